@@ -1,0 +1,39 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed-dev
+
+.PHONY: demo test test-slow lint bench interop clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(INSTALLED)
+	$(VENV)/bin/nxframe demo --offline
+
+test: $(INSTALLED)
+	$(PY) -m pytest
+
+test-slow: $(INSTALLED)
+	$(PY) -m pytest -m slow
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check nxframe tests benchmarks
+	$(VENV)/bin/ruff format --check nxframe tests benchmarks
+	$(VENV)/bin/mypy
+
+bench: $(INSTALLED)
+	$(PY) benchmarks/run.py
+
+interop: $(INSTALLED)
+	$(PY) -m pip install --quiet -e '.[dev,interop]'
+	$(PY) -m pytest -m interop
+
+clean:
+	rm -rf $(VENV) data/lake data/reports .pytest_cache .mypy_cache .ruff_cache

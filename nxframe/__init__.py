@@ -1,0 +1,45 @@
+"""nxframe: NXCloud DID call records as typed, exact pandas DataFrames.
+
+>>> import nxframe
+>>> df = nxframe.fetch_cdr("2024-03-01", "2024-03-31")       # doctest: +SKIP
+>>> df["call_price"].sum()                                    # doctest: +SKIP
+Decimal('1234.567800')
+
+See ``nxframe.fetch_cdr`` for the arguments, ``nxframe.schema.COLUMNS`` for
+the columns and ``nxframe.simulator.Simulator`` to try it offline.
+"""
+
+from ._version import __version__
+from .client import Client, fetch_cdr
+from .errors import (
+    ApiError,
+    AuthError,
+    IncompleteDataError,
+    InvalidInputError,
+    LakeError,
+    NxframeError,
+    ParameterError,
+    RateLimitError,
+    ResponseError,
+    SchemaError,
+    ServerError,
+)
+from .schema import COLUMNS
+
+__all__ = [
+    "COLUMNS",
+    "ApiError",
+    "AuthError",
+    "Client",
+    "IncompleteDataError",
+    "InvalidInputError",
+    "LakeError",
+    "NxframeError",
+    "ParameterError",
+    "RateLimitError",
+    "ResponseError",
+    "SchemaError",
+    "ServerError",
+    "__version__",
+    "fetch_cdr",
+]

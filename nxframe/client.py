@@ -1,0 +1,211 @@
+"""The public entry points: :class:`Client` and :func:`fetch_cdr`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+
+from .config import ClientSettings
+from .frames import to_frame
+from .pages import fetch_dates
+from .progress import ProgressOption, progress_reporter
+from .query import MAX_PAGE_SIZE, CdrQuery
+from .redaction import MASK, Secret
+from .signing import Algorithm
+from .transport import Transport
+
+__all__ = ["Client", "fetch_cdr"]
+
+
+class Client:
+    """A connection to the NXCloud DID call record API; safe to share between threads.
+
+    Args:
+        access_key: default: env ``NXCLOUD_ACCESS_KEY``.
+        access_secret: default: env ``NXCLOUD_ACCESS_SECRET``. Never shown in
+            a repr, a log, an error or a file.
+        base_url: default: env ``NXCLOUD_BASE_URL``, else ``https://api2.nxcloud.com``.
+            Must be ``https://`` unless the host is loopback (the simulator).
+        algorithm: ``"md5"`` (NXCloud's default) or ``"sha256"``.
+        timeout: seconds per HTTP request.
+        max_retries: retries of a transient failure (connection, timeout,
+            truncated body, HTTP 429/5xx, code -1) before giving up.
+        concurrency: requests in flight at once, across pages and dates.
+        max_rps: optional cap on requests per second (NXCloud documents no
+            limit for this endpoint; its other CDR endpoints allow about 1/s).
+        retry_backoff: first retry wait in seconds; doubles each retry, with jitter.
+        retry_max_wait: most seconds spent waiting between retries of one request.
+
+    Raises:
+        InvalidInputError: credentials missing, ``base_url`` not https, a
+            setting out of range. Nothing is sent.
+    """
+
+    def __init__(
+        self,
+        access_key: str | None = None,
+        access_secret: str | Secret | None = None,
+        *,
+        base_url: str | None = None,
+        algorithm: Algorithm = "md5",
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        concurrency: int = 4,
+        max_rps: float | None = None,
+        retry_backoff: float = 0.25,
+        retry_max_wait: float = 60.0,
+    ) -> None:
+        self.settings = ClientSettings.resolve(
+            access_key,
+            access_secret,
+            base_url=base_url,
+            algorithm=algorithm,
+            timeout=timeout,
+            max_retries=max_retries,
+            concurrency=concurrency,
+            max_rps=max_rps,
+            retry_backoff=retry_backoff,
+            retry_max_wait=retry_max_wait,
+        )
+        self.transport = Transport(self.settings)
+
+    def __repr__(self) -> str:
+        s = self.settings
+        key = s.access_key[:4] + "…" if len(s.access_key) > 4 else s.access_key
+        return (
+            f"Client(access_key={key!r}, access_secret={MASK!r}, base_url={s.base_url!r}, "
+            f"algorithm={s.algorithm!r}, concurrency={s.concurrency})"
+        )
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close pooled HTTP connections."""
+        self.transport.close()
+
+    @property
+    def retries(self) -> Counter[str]:
+        """Retries made so far, per reason (``"HTTP 503"``, ``"code -1"``, ``"timeout"``...)."""
+        return self.transport.retries
+
+    def fetch_cdr(
+        self,
+        start: str | dt.date,
+        end: str | dt.date | None = None,
+        *,
+        did_number: str | None = None,
+        call_number: str | None = None,
+        call_type: int | str | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+        lake: Any = None,
+        progress: ProgressOption = None,
+        tz: str | None = None,
+        allow_long: bool = False,
+    ) -> pd.DataFrame:
+        """The call records of a day or a date range; see :func:`nxframe.fetch_cdr`."""
+        query = CdrQuery.build(
+            start,
+            end,
+            did_number=did_number,
+            call_number=call_number,
+            call_type=call_type,
+            page_size=page_size,
+            tz=tz,
+            allow_long=allow_long,
+        )
+        return self.fetch_query(query, lake=lake, progress=progress)
+
+    def fetch_query(self, query: CdrQuery, *, lake: Any = None, progress: ProgressOption = None) -> pd.DataFrame:
+        """Fetch a validated :class:`~nxframe.query.CdrQuery`; the first failed date raises."""
+        store = None
+        if lake is not None:
+            from .lake import Lake
+
+            store = Lake(lake)
+            store.check_query(query)  # before any request: a lake holding other filters is refused
+        tables = {}
+        with progress_reporter(progress) as reporter:
+            for result in fetch_dates(self.transport, query, progress=reporter.callback):
+                if result.error is not None:
+                    raise result.error
+                assert result.table is not None
+                if store is not None:
+                    store.write_date(result.date, result.table, query, total_row=result.total_row)
+                tables[result.date] = result.table
+        return to_frame([tables[date] for date in query.dates()], query.tz)
+
+
+def fetch_cdr(
+    start: str | dt.date,
+    end: str | dt.date | None = None,
+    *,
+    did_number: str | None = None,
+    call_number: str | None = None,
+    call_type: int | str | None = None,
+    page_size: int = MAX_PAGE_SIZE,
+    lake: Any = None,
+    client: Client | None = None,
+    progress: ProgressOption = None,
+    tz: str | None = None,
+    allow_long: bool = False,
+) -> pd.DataFrame:
+    """The NXCloud DID call records of a day or a date range, as a typed DataFrame.
+
+    Every argument is checked before any request is sent. Each date's pages
+    are fetched concurrently and must add up to the API's ``totalRow`` with
+    unique ids (a day that changed while paged is scanned again), so no row
+    is lost or repeated without an error.
+
+    Args:
+        start: first date, ``"YYYY-MM-DD"`` or ``datetime.date``.
+        end: last date, inclusive; ``None`` fetches just ``start``.
+        did_number: only calls of this DID number (digits, optional leading ``+``).
+        call_number: only calls with this other-party number.
+        call_type: ``None`` (both), ``"incoming"``/``0`` or ``"outgoing"``/``1``.
+        page_size: rows per request, 1..999 (the API requires < 1000).
+        lake: a folder or fsspec URL; each fetched date is also written there
+            as ``date=YYYY-MM-DD/part-0.parquet``, atomically.
+        client: the :class:`Client` to use; default ``Client()`` from the
+            environment (``NXCLOUD_ACCESS_KEY``, ``NXCLOUD_ACCESS_SECRET``).
+        progress: ``None`` shows a bar in notebooks and terminals only;
+            ``True``/``False`` force it; a callable receives
+            :class:`~nxframe.pages.FetchProgress` after every page.
+        tz: the zone the API's wall-clock times are in (e.g. ``"Asia/Shanghai"``);
+            the time columns become tz-aware with the same wall clock.
+            ``None`` keeps them naive.
+        allow_long: allow a range longer than 366 days.
+
+    Returns:
+        One row per call, columns and dtypes as ``nxframe.schema.COLUMNS``
+        (money as exact ``decimal128(18, 6)``), dates in order, each date's
+        rows in the API's order. An empty result still has every column.
+
+    Raises:
+        InvalidInputError: a bad argument or missing credentials (nothing sent).
+        AuthError, ParameterError, ServerError, RateLimitError, ResponseError:
+            the API or the network failed (after retries where transient).
+        IncompleteDataError: a date's rows never added up to ``totalRow``.
+        SchemaError: a value does not fit its column (never rounded).
+        LakeError: ``lake`` holds another query's data.
+    """
+    query = CdrQuery.build(
+        start,
+        end,
+        did_number=did_number,
+        call_number=call_number,
+        call_type=call_type,
+        page_size=page_size,
+        tz=tz,
+        allow_long=allow_long,
+    )
+    if client is not None:
+        return client.fetch_query(query, lake=lake, progress=progress)
+    with Client() as own:
+        return own.fetch_query(query, lake=lake, progress=progress)

@@ -1,0 +1,124 @@
+"""The errors nxframe raises, all importable from ``nxframe``.
+
+::
+
+    NxframeError(Exception)
+    ├── InvalidInputError(NxframeError, ValueError)  bad arguments, raised before any network call
+    ├── ApiError            the API or the network failed: .code, .message, .page, .request
+    │   ├── AuthError       codes 1000..1009 except 1002; HTTP 401/403
+    │   ├── ParameterError  code 1002
+    │   ├── ServerError     code -1, HTTP 5xx, connection errors, timeouts, truncated bodies
+    │   ├── RateLimitError  HTTP 429, after retries
+    │   └── ResponseError   a body that is not JSON or not the documented shape
+    ├── IncompleteDataError rows do not add up to totalRow, even after a re-scan
+    ├── SchemaError         a value does not fit its column: names column, row id, value
+    └── LakeError           the lake holds another query's data, or a partition is unreadable
+
+Every message says what to do next. No error ever carries the access secret
+or a request signature: :class:`ApiError` keeps a request summary made by
+:func:`nxframe.redaction.request_summary`, never the headers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "IncompleteDataError",
+    "InvalidInputError",
+    "LakeError",
+    "NxframeError",
+    "ParameterError",
+    "RateLimitError",
+    "ResponseError",
+    "SchemaError",
+    "ServerError",
+]
+
+
+class NxframeError(Exception):
+    """Root of every error nxframe raises on purpose."""
+
+
+class InvalidInputError(NxframeError, ValueError):
+    """An argument is wrong; raised before any request is sent."""
+
+
+class ApiError(NxframeError):
+    """The NXCloud API or the network between us failed.
+
+    Attributes:
+        code: the API's result code (``-1``, ``1003``...) or ``None`` when the
+            failure was HTTP- or network-level.
+        message: the server's own message, if it sent one.
+        http_status: the HTTP status, if a response arrived.
+        date: the queried date, if known.
+        page: the page number being fetched, if known.
+        request: a summary of the request (URL, body fields) without secrets.
+    """
+
+    def __init__(
+        self,
+        text: str,
+        *,
+        code: int | None = None,
+        message: str | None = None,
+        http_status: int | None = None,
+        date: dt.date | None = None,
+        page: int | None = None,
+        request: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(text)
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.date = date
+        self.page = page
+        self.request = request or {}
+
+
+class AuthError(ApiError):
+    """NXCloud refused the credentials, the signature or the timestamp."""
+
+
+class ParameterError(ApiError):
+    """NXCloud rejected the request body (code 1002)."""
+
+
+class ServerError(ApiError):
+    """NXCloud or the network failed and kept failing after the retries."""
+
+
+class RateLimitError(ApiError):
+    """NXCloud kept answering HTTP 429 after the retries."""
+
+
+class ResponseError(ApiError):
+    """A response body is not JSON, or not the shape the API documents."""
+
+
+class IncompleteDataError(NxframeError):
+    """The rows received do not add up to the ``totalRow`` the API announced."""
+
+    def __init__(self, text: str, *, date: dt.date | None = None, expected: int = 0, received: int = 0) -> None:
+        super().__init__(text)
+        self.date = date
+        self.expected = expected
+        self.received = received
+
+
+class SchemaError(NxframeError):
+    """A value from the API does not fit its column; nothing is rounded or guessed."""
+
+    def __init__(self, text: str, *, column: str, row_id: Any = None, value: Any = None) -> None:
+        super().__init__(text)
+        self.column = column
+        self.row_id = row_id
+        self.value = value
+
+
+class LakeError(NxframeError):
+    """The lake holds another query's data, or one of its partitions is unreadable."""

@@ -24,6 +24,7 @@ from .errors import (
     SchemaError,
     ServerError,
 )
+from .lake import check_lake, read_lake, sync_lake
 from .schema import COLUMNS
 
 __all__ = [
@@ -41,5 +42,8 @@ __all__ = [
     "SchemaError",
     "ServerError",
     "__version__",
+    "check_lake",
     "fetch_cdr",
+    "read_lake",
+    "sync_lake",
 ]

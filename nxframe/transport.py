@@ -205,9 +205,11 @@ class Transport:
             reason = f"no answer within {settings.timeout:g} s"
             raise _Transient(ServerError(f"NXCloud timed out{where}: {reason}", **context), "timeout") from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
-            reason = "body cut short" if _is_truncation(exc) else "connection failed"
-            error = ServerError(f"NXCloud connection failed{where}: {reason} ({type(exc).__name__})", **context)
-            raise _Transient(error, reason) from None
+            if _is_truncation(exc):
+                reason, text = "body cut short", f"NXCloud's answer{where} was cut short (fewer bytes than announced)"
+            else:
+                reason, text = "connection failed", f"the connection to NXCloud failed{where} ({type(exc).__name__})"
+            raise _Transient(ServerError(text, **context), reason) from None
         status = response.status_code
         log.debug(
             "POST %s %s -> HTTP %d, %d bytes in %.3f s",

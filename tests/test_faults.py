@@ -1,0 +1,176 @@
+"""Faults injected by the simulator over real HTTP: transient ones are survived, persistent ones named."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+import nxframe
+from nxframe.simulator import Simulator
+
+DAY = "2024-03-05"
+
+
+def _signs(sim: Simulator) -> list[tuple[str, str]]:
+    return [(r.headers["ts"], r.headers["sign"]) for r in sim.requests]
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["http_500", "http_502", "http_503", "http_504", "http_429", "code_-1", "drop", "truncate"],
+)
+def test_a_transient_fault_is_retried_and_the_result_is_exact(sim: Simulator, client: nxframe.Client, kind: str) -> None:
+    sim.faults.add(kind, times=2, page=1, retry_after=0)
+    df = client.fetch_cdr(DAY, progress=False)
+    pd.testing.assert_frame_equal(df, sim.ground_truth(DAY))
+    assert sim.faults.injected[kind] == 2
+    assert sum(client.retries.values()) == 2
+    signs = _signs(sim)
+    assert len(set(signs)) == len(signs), "every retry is signed afresh"
+
+
+def test_429_honours_retry_after(sim: Simulator, client: nxframe.Client) -> None:
+    sim.faults.add("http_429", times=1, retry_after=1)
+    started = time.monotonic()
+    df = client.fetch_cdr(DAY, progress=False)
+    assert time.monotonic() - started >= 1.0
+    assert len(df) == len(sim.ground_truth(DAY))
+    first, second = sim.requests[0], sim.requests[1]
+    assert int(second.headers["ts"]) - int(first.headers["ts"]) >= 1000
+
+
+def test_a_read_timeout_is_retried(sim: Simulator) -> None:
+    sim.faults.add("timeout", times=1, seconds=1.5)
+    with sim.client(timeout=0.5, retry_backoff=0.01) as c:
+        df = c.fetch_cdr(DAY, progress=False)
+    pd.testing.assert_frame_equal(df, sim.ground_truth(DAY))
+    assert c.retries["timeout"] == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "error", "words"),
+    [
+        ("http_503", nxframe.ServerError, "HTTP 503"),
+        ("code_-1", nxframe.ServerError, "code -1"),
+        ("http_429", nxframe.RateLimitError, "max_rps"),
+        ("drop", nxframe.ServerError, "connection to NXCloud failed"),
+        ("truncate", nxframe.ServerError, "cut short"),
+    ],
+)
+def test_a_persistent_fault_ends_in_its_error_after_bounded_retries(
+    sim: Simulator, kind: str, error: type[Exception], words: str
+) -> None:
+    sim.faults.add(kind, times=None, retry_after=0)
+    with sim.client(max_retries=3, retry_backoff=0.01) as c, pytest.raises(error, match=words) as caught:
+        c.fetch_cdr(DAY, progress=False)
+    assert len(sim.requests) == 4  # one try and three retries
+    assert "gave up after 3 retries" in str(caught.value)
+    assert caught.value.date is not None and caught.value.page == 1  # type: ignore[attr-defined]
+
+
+def test_retries_are_bounded_in_total_time(sim: Simulator) -> None:
+    sim.faults.add("http_503", times=None, retry_after=2)
+    started = time.monotonic()
+    with sim.client(max_retries=10, retry_max_wait=3.0) as c, pytest.raises(nxframe.ServerError):
+        c.fetch_cdr(DAY, progress=False)
+    assert time.monotonic() - started < 6
+    assert len(sim.requests) <= 3
+
+
+@pytest.mark.parametrize(
+    ("kind", "error", "words"),
+    [
+        ("malformed", nxframe.ResponseError, "not JSON"),
+        ("data_null", nxframe.ResponseError, "'data' = None"),
+        ("list_not_list", nxframe.ResponseError, "not a list"),
+        ("missing_total_row", nxframe.ResponseError, "totalRow"),
+        ("code_1002", nxframe.ParameterError, "1002"),
+        ("code_1005", nxframe.AuthError, "NXCLOUD_ACCESS_KEY"),
+        ("code_1001", nxframe.AuthError, "1001"),
+        ("http_401", nxframe.AuthError, "HTTP 401"),
+        ("http_404", nxframe.ResponseError, "NXCLOUD_BASE_URL"),
+    ],
+)
+def test_a_wrong_answer_is_not_retried_and_says_what_it_is(
+    sim: Simulator, client: nxframe.Client, kind: str, error: type[Exception], words: str
+) -> None:
+    sim.faults.add(kind, times=None)
+    with pytest.raises(error, match=words):
+        client.fetch_cdr(DAY, progress=False)
+    assert len(sim.requests) == 1
+
+
+def test_a_wrong_secret_is_an_auth_error_naming_the_variable(sim: Simulator) -> None:
+    with nxframe.Client(sim.access_key, "not-the-secret", base_url=sim.base_url) as c:
+        with pytest.raises(nxframe.AuthError, match="NXCLOUD_ACCESS_SECRET") as caught:
+            c.fetch_cdr(DAY, progress=False)
+    assert caught.value.code == 1003
+    assert "not-the-secret" not in str(caught.value)
+    assert len(sim.requests) == 1
+
+
+@pytest.mark.parametrize("offset", [120.0, -120.0])
+def test_a_server_clock_two_minutes_off_is_corrected_once(sim: Simulator, client: nxframe.Client, offset: float) -> None:
+    sim.clock_offset = offset
+    df = client.fetch_cdr(DAY, progress=False)
+    pd.testing.assert_frame_equal(df, sim.ground_truth(DAY))
+    assert [r.code for r in sim.requests[:2]] == [1004, 0]
+    assert abs(client.transport.clock_offset - offset) < 3
+
+
+def test_an_expired_timestamp_that_cannot_be_corrected_says_how_far_off(sim: Simulator, client: nxframe.Client) -> None:
+    sim.faults.add("code_1004", times=None)
+    with pytest.raises(nxframe.AuthError, match=r"your clock is \d+ s") as caught:
+        client.fetch_cdr(DAY, progress=False)
+    assert caught.value.code == 1004
+    assert len(sim.requests) == 2  # the first try and one corrected retry
+
+
+def test_a_day_growing_while_paged_is_scanned_again(sim: Simulator, client: nxframe.Client) -> None:
+    sim.set_rows(DAY, 2500)
+    sim.faults.add("grow", times=1, date=DAY, page=2, rows=7)
+    df = client.fetch_cdr(DAY, page_size=500, progress=False)
+    assert len(df) == 2507
+    pd.testing.assert_frame_equal(df, sim.ground_truth(DAY))
+
+
+def test_a_day_shrinking_while_paged_is_scanned_again(sim: Simulator, client: nxframe.Client) -> None:
+    sim.set_rows(DAY, 1200)
+    sim.faults.add("shrink", times=1, date=DAY, page=3, rows=4)
+    df = client.fetch_cdr(DAY, page_size=400, progress=False)
+    assert len(df) == 1196
+    pd.testing.assert_frame_equal(df, sim.ground_truth(DAY))
+
+
+def test_overlapping_pages_are_caught_and_rescanned(sim: Simulator, client: nxframe.Client) -> None:
+    sim.set_rows(DAY, 1000)
+    sim.faults.add("overlap", times=1, date=DAY, page=2, rows=3)
+    df = client.fetch_cdr(DAY, page_size=300, progress=False)
+    pd.testing.assert_frame_equal(df, sim.ground_truth(DAY))
+    assert df["id"].is_unique
+
+
+def test_a_day_that_never_adds_up_raises_incomplete_data(sim: Simulator, client: nxframe.Client, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    sim.set_rows(DAY, 1000)
+    sim.faults.add("overlap", times=None, date=DAY, page=2, rows=3)
+    with pytest.raises(nxframe.IncompleteDataError, match="repeat an id") as caught:
+        client.fetch_cdr(DAY, page_size=300, progress=False, lake=tmp_path / "lake")
+    assert caught.value.date is not None
+    assert not (tmp_path / "lake" / f"date={DAY}").exists(), "a short day is never persisted"
+
+
+def test_one_failed_date_stops_fetch_cdr_with_its_error(sim: Simulator, client: nxframe.Client) -> None:
+    sim.faults.add("code_1002", times=None, date="2024-03-03")
+    with pytest.raises(nxframe.ParameterError, match="2024-03-03"):
+        client.fetch_cdr("2024-03-01", "2024-03-07", progress=False)
+
+
+def test_max_rps_spaces_requests(sim: Simulator) -> None:
+    sim.set_rows(DAY, 500)
+    with sim.client(max_rps=10, concurrency=4) as c:
+        c.fetch_cdr(DAY, page_size=100, progress=False)
+    times = sorted(r.at for r in sim.requests)
+    assert len(times) == 5
+    assert times[-1] - times[0] >= 0.35  # five requests at 10/s span at least 0.4 s

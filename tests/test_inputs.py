@@ -1,0 +1,129 @@
+"""Bad input: a clear error before any request, and nothing persisted is touched.
+
+``BAD_INPUTS`` is also the README's "Bad input" table: a test checks that the
+README shows every row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import nxframe
+from nxframe.simulator import Simulator
+
+# (what the user got wrong, the arguments, the error class, words of the message)
+BAD_INPUTS: list[tuple[str, dict[str, Any], type[Exception], str]] = [
+    ("a month that does not exist", {"start": "2022-13-01"}, nxframe.InvalidInputError, "not a real calendar date"),
+    ("a date without dashes", {"start": "20221001"}, nxframe.InvalidInputError, "YYYY-MM-DD"),
+    ("no date", {"start": None}, nxframe.InvalidInputError, "'YYYY-MM-DD' string or a datetime.date"),
+    ("a datetime with a time", {"start": "2022-10-01 10:00"}, nxframe.InvalidInputError, "YYYY-MM-DD"),
+    ("end before start", {"start": "2022-10-02", "end": "2022-10-01"}, nxframe.InvalidInputError, "before start"),
+    ("a range over 366 days", {"start": "2021-01-01", "end": "2022-12-31"}, nxframe.InvalidInputError, "allow_long=True"),
+    ("page_size 0", {"start": "2022-10-01", "page_size": 0}, nxframe.InvalidInputError, "from 1 to 999"),
+    ("page_size 1000", {"start": "2022-10-01", "page_size": 1000}, nxframe.InvalidInputError, "from 1 to 999"),
+    ("page_size as text", {"start": "2022-10-01", "page_size": "100"}, nxframe.InvalidInputError, "from 1 to 999"),
+    ("an unknown call_type", {"start": "2022-10-01", "call_type": "inbound"}, nxframe.InvalidInputError, "'incoming'"),
+    ("call_type 2", {"start": "2022-10-01", "call_type": 2}, nxframe.InvalidInputError, "'outgoing'"),
+    ("a DID number with spaces", {"start": "2022-10-01", "did_number": "66 2123"}, nxframe.InvalidInputError, "digits"),
+    ("a call number with letters", {"start": "2022-10-01", "call_number": "12ab"}, nxframe.InvalidInputError, "digits"),
+    ("an unknown time zone", {"start": "2022-10-01", "tz": "Mars/Olympus"}, nxframe.InvalidInputError, "IANA zone"),
+]
+
+
+@pytest.fixture
+def lake(tmp_path: Path, sim: Simulator, client: nxframe.Client) -> Path:
+    """A lake that already holds a day, to prove bad input leaves it alone."""
+    path = tmp_path / "lake"
+    client.fetch_cdr("2024-03-05", lake=path, progress=False)
+    sim.reset()
+    return path
+
+
+def _fingerprint(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.mark.parametrize(("what", "arguments", "error", "words"), BAD_INPUTS, ids=[row[0] for row in BAD_INPUTS])
+def test_bad_input_is_refused_before_any_request(
+    sim: Simulator, client: nxframe.Client, lake: Path, what: str, arguments: dict[str, Any], error: type, words: str
+) -> None:
+    before = _fingerprint(lake)
+    with pytest.raises(error, match=words):
+        nxframe.fetch_cdr(**arguments, client=client, lake=lake, progress=False)
+    assert sim.requests == []
+    assert _fingerprint(lake) == before
+
+
+def test_invalid_input_is_a_value_error() -> None:
+    assert issubclass(nxframe.InvalidInputError, ValueError)
+    with pytest.raises(ValueError):
+        nxframe.fetch_cdr("yesterday")
+
+
+def test_a_lake_path_that_is_a_file(sim: Simulator, client: nxframe.Client, tmp_path: Path) -> None:
+    file = tmp_path / "lake.parquet"
+    file.write_bytes(b"not a folder")
+    with pytest.raises(nxframe.InvalidInputError, match="is a file"):
+        client.fetch_cdr("2024-03-05", lake=file, progress=False)
+    assert sim.requests == []
+    assert file.read_bytes() == b"not a folder"
+
+
+def test_a_lake_holding_another_query(sim: Simulator, client: nxframe.Client, lake: Path) -> None:
+    before = _fingerprint(lake)
+    with pytest.raises(nxframe.LakeError, match=r"holds all calls \(no filters\).*asks for calls with did_number=66"):
+        client.fetch_cdr("2024-03-06", did_number="66", lake=lake, progress=False)
+    with pytest.raises(nxframe.LakeError, match="times in Asia/Shanghai"):
+        client.fetch_cdr("2024-03-06", tz="Asia/Shanghai", lake=lake, progress=False)
+    assert sim.requests == []
+    assert _fingerprint(lake) == before
+
+
+@pytest.mark.parametrize(
+    ("base_url", "words"),
+    [
+        ("http://api2.nxcloud.com", "https://"),
+        ("ftp://api2.nxcloud.com", "must look like"),
+        ("api2.nxcloud.com", "must look like"),
+    ],
+)
+def test_a_base_url_that_is_not_https(base_url: str, words: str) -> None:
+    with pytest.raises(nxframe.InvalidInputError, match=words):
+        nxframe.Client("key", "secret", base_url=base_url)
+
+
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:9", "http://localhost:9", "http://[::1]:9"])
+def test_plain_http_is_fine_on_loopback(base_url: str) -> None:
+    assert nxframe.Client("key", "secret", base_url=base_url).settings.base_url == base_url
+
+
+def test_missing_credentials_name_the_environment_variables() -> None:
+    with pytest.raises(nxframe.InvalidInputError, match="NXCLOUD_ACCESS_KEY and NXCLOUD_ACCESS_SECRET"):
+        nxframe.fetch_cdr("2024-03-05")
+    with pytest.raises(nxframe.InvalidInputError, match="NXCLOUD_ACCESS_SECRET") as caught:
+        nxframe.Client("key-only")
+    assert "NXCLOUD_ACCESS_KEY " not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [("concurrency", 0), ("concurrency", 1000), ("timeout", 0), ("max_retries", -1), ("max_rps", 0), ("algorithm", "sha1")],
+)
+def test_client_settings_out_of_range(setting: str, value: Any) -> None:
+    with pytest.raises(nxframe.InvalidInputError, match=setting if setting != "algorithm" else "md5"):
+        nxframe.Client("key", "secret", **{setting: value})
+
+
+def test_the_readme_lists_every_bad_input() -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("## Bad input", 1)[1].split("\n## ", 1)[0]
+    for what, _, error, words in BAD_INPUTS:
+        assert what in section, f"README's bad input table lacks {what!r}"
+        assert words in section, f"README's bad input table lacks the message for {what!r}"
+        assert error.__name__ in section

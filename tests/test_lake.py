@@ -1,0 +1,272 @@
+"""The Parquet lake: exact, atomic, incremental, readable by the engines users scale out to."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as pa_ds
+import pyarrow.parquet as pq
+import pytest
+
+import nxframe
+from nxframe.lake import Lake
+from nxframe.simulator import Simulator
+
+MONTH = ("2024-02-01", "2024-02-29")
+
+
+@pytest.fixture
+def month_lake(tmp_path: Path, sim: Simulator, client: nxframe.Client) -> Path:
+    lake = tmp_path / "lake"
+    result = nxframe.sync_lake(lake, *MONTH, client=client)
+    assert set(result["action"]) == {"fetched"}
+    return lake
+
+
+def test_a_synced_month_equals_ground_truth_row_for_row(sim: Simulator, month_lake: Path) -> None:
+    df = nxframe.read_lake(month_lake)
+    pd.testing.assert_frame_equal(df, sim.ground_truth(*MONTH))
+    assert df["date"].is_monotonic_increasing
+    sent = [Decimal(str(r["callPrice"])) for d in pd.date_range(*MONTH) for r in sim.records(d.date())]
+    assert df["call_price"].sum() == sum(sent)
+
+
+def test_the_layout_is_hive_partitions_with_one_schema(month_lake: Path) -> None:
+    parts = sorted(month_lake.glob("date=*/part-0.parquet"))
+    assert len(parts) == 29
+    assert [p.parent.name for p in parts][:2] == ["date=2024-02-01", "date=2024-02-02"]
+    schemas = {str(pq.read_schema(p).remove_metadata()) for p in parts}
+    assert len(schemas) == 1
+    schema = pq.read_schema(parts[0])
+    assert "date" not in schema.names  # the path carries it, as Hive readers expect
+    assert schema.field("call_price").type == pa.decimal128(18, 6)
+    assert pq.ParquetFile(parts[0]).metadata.row_group(0).column(0).compression == "ZSTD"
+
+
+def test_each_file_carries_metadata_but_no_secret(sim: Simulator, month_lake: Path) -> None:
+    part = month_lake / "date=2024-02-05" / "part-0.parquet"
+    metadata = json.loads(pq.read_schema(part).metadata[b"nxframe"])
+    assert metadata["nxframe_version"] == nxframe.__version__
+    assert metadata["rows"] == metadata["total_row"] == len(sim.records("2024-02-05"))
+    assert metadata["query"] == {"did_number": None, "call_number": None, "call_type": None, "tz": None}
+    assert dt.datetime.fromisoformat(metadata["fetched_at"]).tzinfo is not None
+    signs = {r.headers["sign"] for r in sim.requests}
+    for path in month_lake.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert sim.access_secret.encode() not in data
+            assert not any(s.encode() in data for s in signs)
+
+
+def test_a_day_without_calls_is_a_zero_row_partition(sim: Simulator, client: nxframe.Client, tmp_path: Path) -> None:
+    sim.set_rows("2024-02-10", 0)
+    lake = tmp_path / "lake"
+    nxframe.sync_lake(lake, "2024-02-09", "2024-02-11", client=client)
+    empty = lake / "date=2024-02-10" / "part-0.parquet"
+    assert pq.read_metadata(empty).num_rows == 0
+    assert pq.read_schema(empty).remove_metadata() == pq.read_schema(lake / "date=2024-02-09" / "part-0.parquet").remove_metadata()
+    assert nxframe.check_lake(lake, "2024-02-10", "2024-02-10", client=client)["status"].tolist() == ["match"]
+    df = nxframe.read_lake(lake)
+    assert dt.date(2024, 2, 10) not in set(df["date"])
+    pd.testing.assert_frame_equal(df, sim.ground_truth("2024-02-09", "2024-02-11"))
+
+
+def test_read_lake_filters_dates_and_keeps_the_schema(sim: Simulator, month_lake: Path, client: nxframe.Client) -> None:
+    part = nxframe.read_lake(month_lake, "2024-02-10", dt.date(2024, 2, 12))
+    pd.testing.assert_frame_equal(part, sim.ground_truth("2024-02-10", "2024-02-12"))
+    fetched = client.fetch_cdr("2024-02-10", "2024-02-12", progress=False)
+    pd.testing.assert_frame_equal(part, fetched)
+    none = nxframe.read_lake(month_lake, "2030-01-01", "2030-01-31")
+    assert none.empty and none.dtypes.astype(str).tolist() == part.dtypes.astype(str).tolist()
+
+
+def test_rerunning_a_date_replaces_it_never_duplicates(sim: Simulator, client: nxframe.Client, month_lake: Path) -> None:
+    client.fetch_cdr("2024-02-05", "2024-02-06", lake=month_lake, progress=False)
+    client.fetch_cdr("2024-02-05", lake=month_lake, progress=False)
+    df = nxframe.read_lake(month_lake)
+    assert df["id"].is_unique
+    pd.testing.assert_frame_equal(df, sim.ground_truth(*MONTH))
+
+
+def test_a_second_sync_skips_all_but_the_refresh_window(sim: Simulator, client: nxframe.Client, tmp_path: Path) -> None:
+    today = dt.date.today()
+    start = today - dt.timedelta(days=9)
+    lake = tmp_path / "lake"
+    first = nxframe.sync_lake(lake, start, today, client=client)
+    assert first["action"].tolist() == ["fetched"] * 10
+    sim.reset()
+    second = nxframe.sync_lake(lake, start, today, client=client, refresh_days=2)
+    actions = dict(zip(second["date"], second["action"]))
+    assert [actions[today - dt.timedelta(days=n)] for n in (0, 1, 2)] == ["refreshed"] * 3
+    assert [actions[start + dt.timedelta(days=n)] for n in range(7)] == ["skipped"] * 7
+    assert {r.body["date"] for r in sim.requests} == {str(today - dt.timedelta(days=n)) for n in (0, 1, 2)}
+    assert second["rows"].tolist() == first["rows"].tolist()
+
+
+def test_one_failed_date_leaves_the_others_done_and_the_rerun_finishes(
+    sim: Simulator, client: nxframe.Client, tmp_path: Path
+) -> None:
+    lake = tmp_path / "lake"
+    sim.faults.add("http_503", times=None, date="2024-02-03")
+    with sim.client(max_retries=1, retry_backoff=0.01) as impatient:
+        result = nxframe.sync_lake(lake, "2024-02-01", "2024-02-05", client=impatient)
+    failed = result[result["action"] == "failed"]
+    assert failed["date"].tolist() == [dt.date(2024, 2, 3)]
+    assert "ServerError" in failed["error"].iloc[0] and "HTTP 503" in failed["error"].iloc[0]
+    assert (result["action"] == "fetched").sum() == 4
+    assert Lake(lake).dates() == [dt.date(2024, 2, d) for d in (1, 2, 4, 5)]
+    sim.faults.clear()
+    again = nxframe.sync_lake(lake, "2024-02-01", "2024-02-05", client=client)
+    assert dict(zip(again["date"], again["action"]))[dt.date(2024, 2, 3)] == "fetched"
+    pd.testing.assert_frame_equal(nxframe.read_lake(lake), sim.ground_truth("2024-02-01", "2024-02-05"))
+
+
+def test_a_write_that_fails_leaves_the_previous_partition_byte_for_byte(
+    sim: Simulator, client: nxframe.Client, month_lake: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    part = month_lake / "date=2024-02-07" / "part-0.parquet"
+    before = part.read_bytes()
+    sim.add_calls("2024-02-07", 10)
+
+    def disk_full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        client.fetch_cdr("2024-02-07", lake=month_lake, progress=False)
+    monkeypatch.undo()
+    assert part.read_bytes() == before
+    assert [p.name for p in part.parent.iterdir()] == ["part-0.parquet"]
+
+
+def test_a_fetch_that_fails_mid_day_leaves_the_previous_partition(
+    sim: Simulator, client: nxframe.Client, month_lake: Path
+) -> None:
+    part = month_lake / "date=2024-02-08" / "part-0.parquet"
+    before = part.read_bytes()
+    sim.set_rows("2024-02-08", 900)
+    sim.faults.add("code_1002", times=None, date="2024-02-08", page=3)
+    with pytest.raises(nxframe.ParameterError):
+        client.fetch_cdr("2024-02-08", page_size=300, lake=month_lake, progress=False)
+    assert part.read_bytes() == before
+
+
+def test_stray_temporaries_are_ignored_by_readers_and_cleaned_by_the_next_write(
+    sim: Simulator, client: nxframe.Client, month_lake: Path
+) -> None:
+    import duckdb
+
+    folder = month_lake / "date=2024-02-09"
+    stray = folder / ".part-0.parquet.deadbeef.tmp"
+    stray.write_bytes(b"PAR1 half a file")
+    df = nxframe.read_lake(month_lake)
+    assert len(df) == len(sim.ground_truth(*MONTH))
+    sql = f"SELECT count(*) FROM read_parquet('{month_lake}/**/*.parquet', hive_partitioning=true)"
+    assert duckdb.connect().execute(sql).fetchall() == [(len(df),)]
+    assert pa_ds.dataset(month_lake, format="parquet", partitioning="hive").count_rows() == len(df)
+    client.fetch_cdr("2024-02-09", lake=month_lake, progress=False)
+    assert not stray.exists()
+
+
+def test_an_unreadable_partition_is_a_lake_error_naming_it(month_lake: Path) -> None:
+    (month_lake / "date=2024-02-11" / "part-0.parquet").write_bytes(b"garbage, not parquet")
+    with pytest.raises(nxframe.LakeError, match="date=2024-02-11"):
+        nxframe.read_lake(month_lake)
+
+
+def test_check_reports_a_drifted_date_and_verify_refetches_it(
+    sim: Simulator, client: nxframe.Client, month_lake: Path
+) -> None:
+    sim.add_calls("2024-02-14", 6)
+    report = nxframe.check_lake(month_lake, "2024-02-13", "2024-02-15", client=client)
+    assert report["status"].tolist() == ["match", "drift", "match"]
+    row = report[report["status"] == "drift"].iloc[0]
+    assert row["api_rows"] - row["lake_rows"] == 6
+    plain = nxframe.sync_lake(month_lake, *MONTH, client=client)
+    assert set(plain["action"]) == {"skipped"}
+    verified = nxframe.sync_lake(month_lake, *MONTH, client=client, verify=True)
+    assert verified[verified["action"] != "skipped"]["date"].tolist() == [dt.date(2024, 2, 14)]
+    pd.testing.assert_frame_equal(nxframe.read_lake(month_lake), sim.ground_truth(*MONTH))
+
+
+def test_a_filtered_lake_refuses_unfiltered_data(sim: Simulator, client: nxframe.Client, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    client.fetch_cdr("2024-02-01", call_type="incoming", lake=lake, progress=False)
+    with pytest.raises(nxframe.LakeError, match="call_type=incoming"):
+        client.fetch_cdr("2024-02-02", lake=lake, progress=False)
+    result = nxframe.sync_lake(lake, "2024-02-01", "2024-02-02", client=client)  # sync keeps the lake's filters
+    assert result["action"].tolist() == ["skipped", "fetched"]
+    pd.testing.assert_frame_equal(nxframe.read_lake(lake), sim.ground_truth("2024-02-01", "2024-02-02", call_type=0))
+
+
+def test_a_memory_lake_works_like_a_folder(sim: Simulator, client: nxframe.Client) -> None:
+    lake = f"memory://nxframe-test-{time.monotonic_ns()}/lake"
+    nxframe.sync_lake(lake, "2024-02-01", "2024-02-03", client=client)
+    pd.testing.assert_frame_equal(nxframe.read_lake(lake), sim.ground_truth("2024-02-01", "2024-02-03"))
+    assert nxframe.check_lake(lake, "2024-02-01", "2024-02-04", client=client)["status"].tolist() == [
+        "match",
+        "match",
+        "match",
+        "missing",
+    ]
+
+
+def test_a_tz_aware_lake_round_trips(sim: Simulator, client: nxframe.Client, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    fetched = client.fetch_cdr("2024-02-01", "2024-02-02", tz="Asia/Shanghai", lake=lake, progress=False)
+    pd.testing.assert_frame_equal(nxframe.read_lake(lake), fetched)
+    assert str(fetched["start_time"].dtype) == "timestamp[s, tz=Asia/Shanghai][pyarrow]"
+
+
+def test_duckdb_polars_and_pyarrow_read_the_lake_exactly(sim: Simulator, month_lake: Path) -> None:
+    import duckdb
+    import polars as pl
+
+    truth = sim.ground_truth(*MONTH)
+    total = truth["call_price"].sum()
+    sql = f"SELECT sum(call_price), count(*), min(date) FROM read_parquet('{month_lake}/**/*.parquet', hive_partitioning=true)"
+    ((duck_sum, duck_rows, duck_first),) = duckdb.connect().execute(sql).fetchall()
+    assert (duck_sum, duck_rows, duck_first) == (total, len(truth), dt.date(2024, 2, 1))
+    frame = pl.scan_parquet(f"{month_lake}/**/*.parquet", hive_partitioning=True).select(pl.col("call_price").sum()).collect()
+    assert frame.item() == total
+    assert pl.read_parquet(f"{month_lake}/**/*.parquet", hive_partitioning=True).schema["call_price"] == pl.Decimal(18, 6)
+    table = pa_ds.dataset(month_lake, format="parquet", partitioning="hive").to_table()
+    assert table.schema.field("call_price").type == pa.decimal128(18, 6)
+    assert pa.compute.sum(table.column("call_price")).as_py() == total
+
+
+def _sync_command(lake: Path, start: str, end: str) -> list[str]:
+    return [sys.executable, "-m", "nxframe", "sync", "--lake", str(lake), "--start", start, "--end", end]
+
+
+def test_a_killed_sync_leaves_only_complete_partitions(sim: Simulator, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    sim.latency = 0.3
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NXCLOUD_")} | sim.env()
+    process = subprocess.Popen(_sync_command(lake, "2024-02-01", "2024-02-10"), env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while len(list(lake.glob("date=*/part-0.parquet"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    written = Lake(lake).dates()
+    assert 3 <= len(written) < 10
+    for date in written:
+        table = pq.read_table(lake / f"date={date}" / "part-0.parquet")
+        assert table.num_rows == len(sim.records(date))
+    visible = [p for p in lake.rglob("*") if p.is_file() and not p.name.startswith((".", "_"))]
+    assert all(p.name == "part-0.parquet" for p in visible)
+    sim.latency = 0.0
+    rerun = subprocess.run(_sync_command(lake, "2024-02-01", "2024-02-10"), env=env, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    pd.testing.assert_frame_equal(nxframe.read_lake(lake), sim.ground_truth("2024-02-01", "2024-02-10"))

@@ -25,6 +25,7 @@ from .errors import (
     ServerError,
 )
 from .lake import check_lake, read_lake, sync_lake
+from .report import Report, monthly_report
 from .schema import COLUMNS
 
 __all__ = [
@@ -38,12 +39,14 @@ __all__ = [
     "NxframeError",
     "ParameterError",
     "RateLimitError",
+    "Report",
     "ResponseError",
     "SchemaError",
     "ServerError",
     "__version__",
     "check_lake",
     "fetch_cdr",
+    "monthly_report",
     "read_lake",
     "sync_lake",
 ]

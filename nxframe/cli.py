@@ -224,8 +224,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _report_command(args: argparse.Namespace) -> int:
-    from .report import monthly_report, month_range
+    from .report import month_range, monthly_report, output_kind
 
+    output_kind(args.out)  # a bad --out fails before any work
     if args.sync:
         from .lake import sync_lake
 

@@ -287,6 +287,7 @@ def sync_lake(
     call_number: str | None = None,
     call_type: int | str | None = None,
     tz: str | None = None,
+    page_size: int = 999,
 ) -> pd.DataFrame:
     """Bring a lake up to date for ``start``..``end``; safe to re-run at any time.
 
@@ -299,7 +300,8 @@ def sync_lake(
     the next run.
 
     The filters (``did_number``, ``call_number``, ``call_type``, ``tz``)
-    default to what the lake already holds, or none for a new lake.
+    default to what the lake already holds, or none for a new lake;
+    ``page_size`` is the rows per request (1..999).
 
     Returns:
         One row per date: ``date``, ``action`` (fetched | refreshed |
@@ -317,6 +319,7 @@ def sync_lake(
         call_number=call_number if call_number is not None else recorded.get("call_number"),
         call_type=call_type if call_type is not None else recorded.get("call_type"),
         tz=tz if tz is not None else recorded.get("tz"),
+        page_size=page_size,
     )
     if isinstance(refresh_days, bool) or not isinstance(refresh_days, int) or refresh_days < 0:
         raise InvalidInputError(f"refresh_days must be an integer >= 0, not {refresh_days!r}")

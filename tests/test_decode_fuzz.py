@@ -1,0 +1,202 @@
+"""Decoder fuzzing: any record either decodes exactly or raises SchemaError/ResponseError.
+
+Records are written as JSON text by hand (numbers as digit strings), so the
+oracle knows the exact decimal text the server "sent". A money value must
+come back equal to that text or the decode must fail naming the column;
+never a float, never a rounding.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nxframe.decode import _decode_exact, _finish, decode_page
+from nxframe.errors import ResponseError, SchemaError
+from nxframe.schema import COLUMNS, DECIMAL
+
+MISSING = object()
+FIELDS = {c.api_field: c for c in COLUMNS if c.api_field}
+KNOWN = set(FIELDS)
+
+digits = st.text("0123456789", min_size=1, max_size=16)
+
+
+@st.composite
+def decimal_text(draw: st.DrawFn) -> str:
+    """A JSON number's text: plain, negative, long, with exponents."""
+    whole = draw(st.text("0123456789", min_size=1, max_size=15).map(lambda s: s.lstrip("0") or "0"))
+    text = ("-" if draw(st.booleans()) else "") + whole
+    if draw(st.booleans()):
+        text += "." + draw(st.text("0123456789", min_size=1, max_size=9))
+    if draw(st.integers(0, 9)) == 0:
+        text += "e" + str(draw(st.integers(-8, 8)))
+    return text
+
+
+@st.composite
+def value_for(draw: st.DrawFn, kind: str) -> tuple[Any, str]:
+    """(oracle value, JSON text) for a field of ``kind``; the oracle value MISSING means absent."""
+    choice = draw(st.integers(0, 9))
+    if choice == 0:
+        return MISSING, ""
+    if choice == 1:
+        return None, "null"
+    if kind == "decimal":
+        text = draw(decimal_text())
+        if choice < 5:
+            return Decimal(text), json.dumps(text)  # a number sent as a JSON string
+        if choice == 5:
+            garbage = draw(st.text("abcxyz ,", min_size=1, max_size=5))
+            return SchemaError, json.dumps(garbage)
+        return Decimal(text), text
+    if kind == "int":
+        number = draw(st.integers(-(2**63), 2**63 - 1) | st.integers(2**63, 2**70))
+        if choice == 2:
+            return SchemaError, f"{number}.5"
+        value: Any = number if -(2**63) <= number < 2**63 else SchemaError
+        return value, json.dumps(str(number)) if choice == 3 else str(number)
+    if kind == "code":
+        code = draw(st.sampled_from(["0", "1", "2", "7", "-1"]))
+        return code, json.dumps(code) if choice < 4 else code
+    if kind == "time":
+        if choice == 2:
+            return "", '""'
+        if choice == 3:
+            return SchemaError, json.dumps(draw(st.sampled_from(["yesterday", "2023-02-29 00:00:00", "2024-01-01T00:00:00"])))
+        moment = draw(st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2099, 12, 31)))
+        moment = moment.replace(microsecond=0)
+        return moment, json.dumps(moment.strftime("%Y-%m-%d %H:%M:%S"))
+    # text
+    if choice == 2:
+        number = draw(digits)
+        return number, number.lstrip("0") or "0"  # a phone number sent as a JSON number
+    text = draw(st.text(max_size=12))
+    return text, json.dumps(text, ensure_ascii=draw(st.booleans()))
+
+
+@st.composite
+def record(draw: st.DrawFn, record_id: int) -> tuple[dict[str, Any], str]:
+    oracle: dict[str, Any] = {"id": record_id}
+    parts = [f'"id":{record_id}']
+    for field, c in FIELDS.items():
+        if field == "id":
+            continue
+        value, text = draw(value_for(c.kind))
+        if value is MISSING:
+            continue
+        if c.kind == "text" and isinstance(value, str) and text.isdigit():
+            value = text  # the oracle of a JSON number is its text as sent
+        oracle[field] = value
+        parts.append(f"{json.dumps(field)}:{text}")
+    extras = draw(st.dictionaries(st.text(min_size=1, max_size=6).filter(lambda k: k not in KNOWN), decimal_text(), max_size=2))
+    for key, number in extras.items():
+        parts.append(f"{json.dumps(key)}:{number}")
+    oracle["__extra__"] = extras
+    draw(st.randoms()).shuffle(parts)
+    return oracle, "{" + ",".join(parts) + "}"
+
+
+def _fits(value: Decimal) -> bool:
+    with decimal.localcontext() as context:
+        context.prec = 100
+        return value == value.quantize(Decimal("0.000001")) and abs(value) < Decimal(10) ** 12
+
+
+def _expected(c: Any, value: Any) -> Any:
+    """What the column must hold for an oracle value, or SchemaError."""
+    if value is SchemaError:
+        return SchemaError
+    if value is None or value is MISSING:
+        return None
+    if c.kind == "decimal":
+        return value if _fits(value) else SchemaError
+    if c.kind == "code":
+        return c.labels[int(value)] if value in ("0", "1") else value
+    if c.kind == "time":
+        return None if value == "" else value
+    if c.kind == "text":
+        return None if value == "" else value
+    return value
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data(), st.integers(1, 6))
+def test_random_records_decode_exactly_or_raise(data: st.DataObject, count: int) -> None:
+    pairs = [data.draw(record(record_id=i + 1)) for i in range(count)]
+    body = '{"code":0,"message":"ok","data":{"totalRow":%d,"list":[%s]}}' % (count, ",".join(t for _, t in pairs))
+    expected_error = any(
+        _expected(FIELDS[f], v) is SchemaError for oracle, _ in pairs for f, v in oracle.items() if f in FIELDS
+    )
+    try:
+        reply = decode_page(body.encode())
+    except SchemaError as exc:
+        assert expected_error, f"unexpected SchemaError: {exc}"
+        assert exc.column in {c.name for c in COLUMNS}
+        return
+    assert not expected_error, "a value that does not fit was accepted"
+    assert reply.page is not None
+    table = reply.page.table
+    for c in COLUMNS[1:]:
+        if c.kind == "decimal":
+            assert table.schema.field(c.name).type == DECIMAL  # never a float
+    rows = table.to_pylist()
+    for (oracle, _), row in zip(pairs, rows, strict=True):
+        for field, c in FIELDS.items():
+            want = _expected(c, oracle.get(field, MISSING))
+            assert row[c.name] == want, (c.name, oracle.get(field), row[c.name])
+        extras = oracle["__extra__"]
+        if extras:
+            decoded = json.loads(row["extra"], parse_float=Decimal, parse_int=Decimal)
+            assert decoded == {k: Decimal(v) for k, v in extras.items()}
+            for number in extras.values():
+                assert number in row["extra"]  # written exactly as sent
+        else:
+            assert row["extra"] is None
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 10**12), decimal_text(), st.booleans()), min_size=1, max_size=8))
+def test_whatever_path_decodes_a_page_the_exact_path_agrees(records: list[tuple[int, str, bool]]) -> None:
+    parts = []
+    for record_id, price, as_string in records:
+        parts.append('{"id":%d,"callPrice":%s,"callType":1}' % (record_id, json.dumps(price) if as_string else price))
+    body = ('{"code":0,"message":"ok","data":{"totalRow":%d,"list":[%s]}}' % (len(parts), ",".join(parts))).encode()
+    try:
+        exact = _decode_exact(body)
+    except SchemaError:
+        try:
+            decode_page(body)
+        except SchemaError:
+            return
+        raise AssertionError("the fast path accepted what the exact path refuses") from None
+    assert exact[3] is not None
+    assert decode_page(body).page.table.equals(_finish(exact[3], None))  # type: ignore[union-attr]
+
+
+@given(st.binary(max_size=200))
+@settings(max_examples=200, deadline=None)
+def test_arbitrary_bytes_never_crash_the_decoder(raw: bytes) -> None:
+    try:
+        decode_page(raw)
+    except (ResponseError, SchemaError):
+        pass
+
+
+def test_a_value_too_long_for_decimal_18_6_names_the_row_and_field() -> None:
+    body = b'{"code":0,"data":{"totalRow":1,"list":[{"id":42,"callPrice":1234567890123456.5}]}}'
+    try:
+        decode_page(body)
+    except SchemaError as exc:
+        assert exc.column == "call_price" and exc.row_id == 42
+        assert "42" in str(exc) and "callPrice" in str(exc)
+    else:
+        raise AssertionError("1234567890123456.5 does not fit decimal(18, 6)")
+    assert pa.types.is_decimal(DECIMAL)

@@ -1,0 +1,99 @@
+"""The access secret and the request signatures never appear in anything a run produces."""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickle
+import subprocess
+import sys
+import traceback
+from pathlib import Path
+
+import pytest
+
+import nxframe
+from nxframe.simulator import Simulator
+
+SECRET = "s3cr3t-do-not-leak-7f2a"
+
+
+@pytest.fixture
+def secret_sim() -> Simulator:
+    with Simulator(seed=3, access_secret=SECRET) as sim:
+        yield sim  # type: ignore[misc]
+
+
+def _signs(sim: Simulator) -> set[str]:
+    return {r.headers["sign"] for r in sim.requests if r.headers.get("sign")}
+
+
+def _assert_clean(text: str | bytes, sim: Simulator, where: str) -> None:
+    data = text.encode() if isinstance(text, str) else text
+    assert SECRET.encode() not in data, f"the secret leaked into {where}"
+    for sign in _signs(sim):
+        assert sign.encode() not in data, f"a request signature leaked into {where}"
+
+
+def test_repr_str_and_pickle_of_a_client_hide_the_secret(secret_sim: Simulator) -> None:
+    client = secret_sim.client()
+    for text in (repr(client), str(client), repr(client.settings), str(vars(client.settings))):
+        assert SECRET not in text
+    with pytest.raises(TypeError, match="cannot be pickled"):
+        pickle.dumps(client.settings)
+
+
+def test_debug_logs_and_errors_of_a_failing_run_hide_the_secret(
+    secret_sim: Simulator, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret_sim.faults.add("http_503", times=2)
+    texts: list[str] = []
+    with secret_sim.client(retry_backoff=0.01) as client:
+        client.fetch_cdr("2024-05-02", lake=tmp_path / "lake", progress=False)
+        secret_sim.faults.add("code_1002", times=None, date="2024-05-03")
+        secret_sim.faults.add("code_1004", times=None, date="2024-05-04")
+        for date in ("2024-05-03", "2024-05-04"):
+            with pytest.raises(nxframe.ApiError) as caught:
+                client.fetch_cdr(date, progress=False)
+            error = caught.value
+            texts += [str(error), repr(error), repr(vars(error)), "".join(traceback.format_exception(error))]
+    with nxframe.Client(secret_sim.access_key, "wrong-" + SECRET, base_url=secret_sim.base_url) as wrong:
+        with pytest.raises(nxframe.AuthError) as caught:
+            wrong.fetch_cdr("2024-05-02", progress=False)
+        texts += [str(caught.value), repr(vars(caught.value))]
+    assert caplog.records, "DEBUG logging produced lines"
+    _assert_clean(caplog.text, secret_sim, "DEBUG logs")
+    for text in texts:
+        _assert_clean(text, secret_sim, "an exception")
+    for path in (tmp_path / "lake").rglob("*"):
+        if path.is_file():
+            _assert_clean(path.read_bytes(), secret_sim, f"lake file {path.name}")
+
+
+def test_cli_output_at_debug_hides_the_secret(secret_sim: Simulator, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NXCLOUD_")} | secret_sim.env()
+    lake = tmp_path / "lake"
+    secret_sim.faults.add("http_500", times=1)
+    runs = [
+        ["--debug", "fetch", "2024-05-02", "--out", str(tmp_path / "calls.csv")],
+        ["--debug", "sync", "--lake", str(lake), "--start", "2024-05-01", "--end", "2024-05-03"],
+        ["--debug", "check", "--lake", str(lake), "--start", "2024-05-01", "--end", "2024-05-03"],
+    ]
+    outputs = []
+    for args in runs:
+        result = subprocess.run([sys.executable, "-m", "nxframe", *args], env=env, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        outputs.append(result.stdout + result.stderr)
+    wrong = env | {"NXCLOUD_ACCESS_SECRET": "x" + SECRET}
+    failed = subprocess.run(
+        [sys.executable, "-m", "nxframe", "--debug", "fetch", "2024-05-02"], env=wrong, capture_output=True, text=True, timeout=120
+    )
+    assert failed.returncode == 1
+    outputs.append(failed.stdout + failed.stderr)
+    assert any("DEBUG" in text for text in outputs)
+    for text in outputs:
+        _assert_clean(text, secret_sim, "CLI output")
+    for path in [tmp_path / "calls.csv", *lake.rglob("*")]:
+        if path.is_file():
+            _assert_clean(path.read_bytes(), secret_sim, str(path))

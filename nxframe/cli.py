@@ -8,6 +8,7 @@ results to stdout.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -254,10 +255,8 @@ def _simulate(args: argparse.Namespace) -> int:
     }.items():
         print(f"  export {name}={value}", flush=True)
     print("Ctrl-C stops it.", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         simulator.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return EXIT_OK
 
 

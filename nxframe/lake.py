@@ -80,7 +80,7 @@ class Lake:
             location = location.location
         if not isinstance(location, (str, os.PathLike)) or not str(location):
             raise InvalidInputError(f"lake must be a folder path or an fsspec URL, not {location!r}")
-        self.location = str(location)
+        self.location: str = str(location)
         self.fs, root = fsspec.core.url_to_fs(self.location)
         self.local = isinstance(self.fs, LocalFileSystem)
         self.root = root.rstrip("/") or "/"
@@ -155,7 +155,7 @@ class Lake:
         metadata = {
             "nxframe_version": __version__,
             "date": date.isoformat(),
-            "fetched_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "query": query.filters(),
             "rows": rows.num_rows,
             "total_row": rows.num_rows if total_row is None else total_row,
@@ -403,7 +403,8 @@ def check_lake(lake: Any, start: Any, end: Any, *, client: Any = None) -> pd.Dat
     lake_rows = [counts[d][0] for d in dates]
     api_rows = [counts[d][1] for d in dates]
     status = [
-        "missing" if have is None else ("match" if have == api else "drift") for have, api in zip(lake_rows, api_rows)
+        "missing" if have is None else ("match" if have == api else "drift")
+        for have, api in zip(lake_rows, api_rows, strict=True)
     ]
     return pd.DataFrame(
         {
@@ -437,4 +438,3 @@ def _today(tz: str | None) -> dt.date:
     if tz is None:
         return dt.date.today()
     return dt.datetime.now(zoneinfo.ZoneInfo(tz)).date()
-

@@ -127,9 +127,7 @@ def _phone(value: Any, name: str) -> str | None:
         value = str(value)
     if isinstance(value, str) and _PHONE_TEXT.fullmatch(value):
         return value
-    raise InvalidInputError(
-        f"{name} must be digits with an optional leading '+' (e.g. '6621234567'), not {value!r}"
-    )
+    raise InvalidInputError(f"{name} must be digits with an optional leading '+' (e.g. '6621234567'), not {value!r}")
 
 
 def _call_type(value: Any) -> int | None:
@@ -145,7 +143,9 @@ def _call_type(value: Any) -> int | None:
 def _page_size(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_PAGE_SIZE:
         return value
-    raise InvalidInputError(f"page_size must be an integer from 1 to {MAX_PAGE_SIZE} (the API needs < 1000), not {value!r}")
+    raise InvalidInputError(
+        f"page_size must be an integer from 1 to {MAX_PAGE_SIZE} (the API needs < 1000), not {value!r}"
+    )
 
 
 def _zone(value: Any) -> str | None:

@@ -46,7 +46,7 @@ def encode_body(body: Mapping[str, Any]) -> bytes:
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-class _Transient(Exception):
+class _TransientError(Exception):
     """A failure worth another attempt; carries the error to raise if attempts run out."""
 
     def __init__(self, error: ApiError, reason: str, retry_after: float | None = None) -> None:
@@ -134,14 +134,16 @@ class Transport:
         while True:
             try:
                 return self._attempt(data, parse, summary, where, date, page)
-            except _ClockSkew as skew:
+            except _ClockSkewError as skew:
                 if clock_corrected or skew.offset is None:
                     raise skew.error from None
                 clock_corrected = True
                 self.clock_offset = skew.offset
-                log.warning("NXCloud's clock differs from ours by %+.0f s; re-signing with the server's time", skew.offset)
+                log.warning(
+                    "NXCloud's clock differs from ours by %+.0f s; re-signing with the server's time", skew.offset
+                )
                 continue
-            except _Transient as failure:
+            except _TransientError as failure:
                 attempt += 1
                 delay = self._backoff(attempt, failure.retry_after)
                 if attempt > settings.max_retries or waited + delay > settings.retry_max_wait:
@@ -203,13 +205,13 @@ class Transport:
             raw = response.content  # reading the body raises when it is cut short
         except requests.Timeout:
             reason = f"no answer within {settings.timeout:g} s"
-            raise _Transient(ServerError(f"NXCloud timed out{where}: {reason}", **context), "timeout") from None
+            raise _TransientError(ServerError(f"NXCloud timed out{where}: {reason}", **context), "timeout") from None
         except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError) as exc:
             if _is_truncation(exc):
                 reason, text = "body cut short", f"NXCloud's answer{where} was cut short (fewer bytes than announced)"
             else:
                 reason, text = "connection failed", f"the connection to NXCloud failed{where} ({type(exc).__name__})"
-            raise _Transient(ServerError(text, **context), reason) from None
+            raise _TransientError(ServerError(text, **context), reason) from None
         status = response.status_code
         log.debug(
             "POST %s %s -> HTTP %d, %d bytes in %.3f s",
@@ -220,11 +222,11 @@ class Transport:
             time.monotonic() - started,
         )
         if status == 429:
-            error = RateLimitError(f"NXCloud rate-limited the request{where} (HTTP 429)", http_status=status, **context)
-            raise _Transient(error, "HTTP 429", _retry_after(response))
+            limited = RateLimitError(f"NXCloud rate-limited the request{where} (HTTP 429)", http_status=status, **context)
+            raise _TransientError(limited, "HTTP 429", _retry_after(response))
         if status >= 500:
-            error = ServerError(f"NXCloud failed{where} (HTTP {status})", http_status=status, **context)
-            raise _Transient(error, f"HTTP {status}", _retry_after(response))
+            failed = ServerError(f"NXCloud failed{where} (HTTP {status})", http_status=status, **context)
+            raise _TransientError(failed, f"HTTP {status}", _retry_after(response))
         if status in (401, 403):
             raise AuthError(
                 f"NXCloud refused the request{where} (HTTP {status}): check {ENV_ACCESS_KEY} and {ENV_ACCESS_SECRET}",
@@ -246,23 +248,17 @@ class Transport:
             return reply
         raise self._code_error(reply, response, where, context)
 
-    def _code_error(
-        self, reply: Reply, response: requests.Response, where: str, context: dict[str, Any]
-    ) -> Exception:
+    def _code_error(self, reply: Reply, response: requests.Response, where: str, context: dict[str, Any]) -> Exception:
         code, message = reply.code, reply.message
         said = f"code {code}" + (f": {message}" if message else "")
         args: dict[str, Any] = {"code": code, "message": message, "http_status": response.status_code, **context}
         if code == -1:
-            return _Transient(ServerError(f"NXCloud failed{where} ({said})", **args), "code -1")
+            return _TransientError(ServerError(f"NXCloud failed{where} ({said})", **args), "code -1")
         if code == 1002:
             body = context["request"]["body"]
-            return ParameterError(
-                f"NXCloud rejected the query parameters{where} ({said}); sent {body}", **args
-            )
+            return ParameterError(f"NXCloud rejected the query parameters{where} ({said}); sent {body}", **args)
         if code == 1003:
-            return AuthError(
-                f"NXCloud rejected the signature{where} ({said}): check {ENV_ACCESS_SECRET}", **args
-            )
+            return AuthError(f"NXCloud rejected the signature{where} ({said}): check {ENV_ACCESS_SECRET}", **args)
         if code == 1004:
             offset = _server_offset(response)
             ahead = "" if offset is None else f": your clock is {_describe_offset(offset)}"
@@ -271,7 +267,7 @@ class Transport:
                 "NXCloud accepts 60 s of skew, so set the system clock (NTP)",
                 **args,
             )
-            return _ClockSkew(error, offset)
+            return _ClockSkewError(error, offset)
         if code == 1005:
             return AuthError(
                 f"NXCloud denied permission{where} ({said}): check {ENV_ACCESS_KEY}; "
@@ -279,13 +275,15 @@ class Transport:
                 **args,
             )
         if code == 1001:
-            return AuthError(f"NXCloud says a signed header is missing{where} ({said}); please report this nxframe bug", **args)
+            return AuthError(
+                f"NXCloud says a signed header is missing{where} ({said}); please report this nxframe bug", **args
+            )
         if 1000 <= code <= 1009:
             return AuthError(f"NXCloud refused authentication{where} ({said})", **args)
         return ApiError(f"NXCloud answered an undocumented result{where} ({said})", **args)
 
 
-class _ClockSkew(Exception):
+class _ClockSkewError(Exception):
     """Code 1004 with what we learnt of the server's clock."""
 
     def __init__(self, error: AuthError, offset: float | None) -> None:
@@ -294,7 +292,7 @@ class _ClockSkew(Exception):
         self.offset = offset
 
 
-def _exhausted(failure: _Transient, retries: int, waited: float) -> ApiError:
+def _exhausted(failure: _TransientError, retries: int, waited: float) -> ApiError:
     """The error to raise once retries are used up, with how hard we tried."""
     error = failure.error
     hint = (
@@ -326,7 +324,7 @@ def _retry_after(response: requests.Response) -> float | None:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
-        seconds = (when - dt.datetime.now(dt.timezone.utc)).total_seconds()
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 

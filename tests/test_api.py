@@ -45,7 +45,13 @@ def test_the_public_names_are_pinned() -> None:
 def test_the_error_tree_is_the_designed_one() -> None:
     assert issubclass(nxframe.InvalidInputError, nxframe.NxframeError)
     assert issubclass(nxframe.InvalidInputError, ValueError)
-    for api in (nxframe.AuthError, nxframe.ParameterError, nxframe.ServerError, nxframe.RateLimitError, nxframe.ResponseError):
+    for api in (
+        nxframe.AuthError,
+        nxframe.ParameterError,
+        nxframe.ServerError,
+        nxframe.RateLimitError,
+        nxframe.ResponseError,
+    ):
         assert issubclass(api, nxframe.ApiError)
     for direct in (nxframe.ApiError, nxframe.IncompleteDataError, nxframe.SchemaError, nxframe.LakeError):
         assert direct.__bases__ == (nxframe.NxframeError,)
@@ -73,6 +79,7 @@ def test_the_client_signature_matches_the_design() -> None:
 
 
 def test_import_does_not_load_the_heavy_edges() -> None:
-    code = "import sys, nxframe; print(sorted(m for m in ('ipywidgets', 'matplotlib', 'openpyxl', 'tqdm') if m in sys.modules))"
+    edges = ("ipywidgets", "matplotlib", "openpyxl", "tqdm")
+    code = f"import sys, nxframe; print(sorted(m for m in {edges!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

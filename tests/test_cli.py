@@ -17,7 +17,9 @@ from nxframe.simulator import Simulator
 DAY = "2024-03-05"
 
 
-def run(sim: Simulator | None, *args: str, secret: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    sim: Simulator | None, *args: str, secret: str | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NXCLOUD_")}
     if sim is not None:
         env.update(sim.env())

@@ -8,6 +8,7 @@ never a float, never a rounding.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import json
@@ -70,7 +71,9 @@ def value_for(draw: st.DrawFn, kind: str) -> tuple[Any, str]:
         if choice == 2:
             return "", '""'
         if choice == 3:
-            return SchemaError, json.dumps(draw(st.sampled_from(["yesterday", "2023-02-29 00:00:00", "2024-01-01T00:00:00"])))
+            return SchemaError, json.dumps(
+                draw(st.sampled_from(["yesterday", "2023-02-29 00:00:00", "2024-01-01T00:00:00"]))
+            )
         moment = draw(st.datetimes(min_value=dt.datetime(2000, 1, 1), max_value=dt.datetime(2099, 12, 31)))
         moment = moment.replace(microsecond=0)
         return moment, json.dumps(moment.strftime("%Y-%m-%d %H:%M:%S"))
@@ -96,12 +99,18 @@ def record(draw: st.DrawFn, record_id: int) -> tuple[dict[str, Any], str]:
             value = text  # the oracle of a JSON number is its text as sent
         oracle[field] = value
         parts.append(f"{json.dumps(field)}:{text}")
-    extras = draw(st.dictionaries(st.text(min_size=1, max_size=6).filter(lambda k: k not in KNOWN), decimal_text(), max_size=2))
+    extras = draw(
+        st.dictionaries(st.text(min_size=1, max_size=6).filter(lambda k: k not in KNOWN), decimal_text(), max_size=2)
+    )
     for key, number in extras.items():
         parts.append(f"{json.dumps(key)}:{number}")
     oracle["__extra__"] = extras
     draw(st.randoms()).shuffle(parts)
     return oracle, "{" + ",".join(parts) + "}"
+
+
+def _page(total: int, records: list[str]) -> str:
+    return f'{{"code":0,"message":"ok","data":{{"totalRow":{total},"list":[{",".join(records)}]}}}}'
 
 
 def _fits(value: Decimal) -> bool:
@@ -131,7 +140,7 @@ def _expected(c: Any, value: Any) -> Any:
 @given(st.data(), st.integers(1, 6))
 def test_random_records_decode_exactly_or_raise(data: st.DataObject, count: int) -> None:
     pairs = [data.draw(record(record_id=i + 1)) for i in range(count)]
-    body = '{"code":0,"message":"ok","data":{"totalRow":%d,"list":[%s]}}' % (count, ",".join(t for _, t in pairs))
+    body = _page(count, [text for _, text in pairs])
     expected_error = any(
         _expected(FIELDS[f], v) is SchemaError for oracle, _ in pairs for f, v in oracle.items() if f in FIELDS
     )
@@ -167,8 +176,8 @@ def test_random_records_decode_exactly_or_raise(data: st.DataObject, count: int)
 def test_whatever_path_decodes_a_page_the_exact_path_agrees(records: list[tuple[int, str, bool]]) -> None:
     parts = []
     for record_id, price, as_string in records:
-        parts.append('{"id":%d,"callPrice":%s,"callType":1}' % (record_id, json.dumps(price) if as_string else price))
-    body = ('{"code":0,"message":"ok","data":{"totalRow":%d,"list":[%s]}}' % (len(parts), ",".join(parts))).encode()
+        parts.append(f'{{"id":{record_id},"callPrice":{json.dumps(price) if as_string else price},"callType":1}}')
+    body = _page(len(parts), parts).encode()
     try:
         exact = _decode_exact(body)
     except SchemaError:
@@ -184,10 +193,8 @@ def test_whatever_path_decodes_a_page_the_exact_path_agrees(records: list[tuple[
 @given(st.binary(max_size=200))
 @settings(max_examples=200, deadline=None)
 def test_arbitrary_bytes_never_crash_the_decoder(raw: bytes) -> None:
-    try:
+    with contextlib.suppress(ResponseError, SchemaError):
         decode_page(raw)
-    except (ResponseError, SchemaError):
-        pass
 
 
 def test_a_value_too_long_for_decimal_18_6_names_the_row_and_field() -> None:

@@ -21,7 +21,9 @@ def _signs(sim: Simulator) -> list[tuple[str, str]]:
     "kind",
     ["http_500", "http_502", "http_503", "http_504", "http_429", "code_-1", "drop", "truncate"],
 )
-def test_a_transient_fault_is_retried_and_the_result_is_exact(sim: Simulator, client: nxframe.Client, kind: str) -> None:
+def test_a_transient_fault_is_retried_and_the_result_is_exact(
+    sim: Simulator, client: nxframe.Client, kind: str
+) -> None:
     sim.faults.add(kind, times=2, page=1, retry_after=0)
     df = client.fetch_cdr(DAY, progress=False)
     pd.testing.assert_frame_equal(df, sim.ground_truth(DAY))
@@ -103,16 +105,20 @@ def test_a_wrong_answer_is_not_retried_and_says_what_it_is(
 
 
 def test_a_wrong_secret_is_an_auth_error_naming_the_variable(sim: Simulator) -> None:
-    with nxframe.Client(sim.access_key, "not-the-secret", base_url=sim.base_url) as c:
-        with pytest.raises(nxframe.AuthError, match="NXCLOUD_ACCESS_SECRET") as caught:
-            c.fetch_cdr(DAY, progress=False)
+    with (
+        nxframe.Client(sim.access_key, "not-the-secret", base_url=sim.base_url) as c,
+        pytest.raises(nxframe.AuthError, match="NXCLOUD_ACCESS_SECRET") as caught,
+    ):
+        c.fetch_cdr(DAY, progress=False)
     assert caught.value.code == 1003
     assert "not-the-secret" not in str(caught.value)
     assert len(sim.requests) == 1
 
 
 @pytest.mark.parametrize("offset", [120.0, -120.0])
-def test_a_server_clock_two_minutes_off_is_corrected_once(sim: Simulator, client: nxframe.Client, offset: float) -> None:
+def test_a_server_clock_two_minutes_off_is_corrected_once(
+    sim: Simulator, client: nxframe.Client, offset: float
+) -> None:
     sim.clock_offset = offset
     df = client.fetch_cdr(DAY, progress=False)
     pd.testing.assert_frame_equal(df, sim.ground_truth(DAY))

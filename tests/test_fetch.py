@@ -16,7 +16,9 @@ DAY = "2024-03-05"
 
 
 @pytest.mark.parametrize("page_size", [999, 100])
-def test_a_2500_row_day_equals_ground_truth_at_any_page_size(sim: Simulator, client: nxframe.Client, page_size: int) -> None:
+def test_a_2500_row_day_equals_ground_truth_at_any_page_size(
+    sim: Simulator, client: nxframe.Client, page_size: int
+) -> None:
     sim.set_rows(DAY, 2500)
     df = nxframe.fetch_cdr(DAY, client=client, page_size=page_size, progress=False)
     truth = sim.ground_truth(DAY)
@@ -41,7 +43,7 @@ def test_money_is_the_json_text_digit_for_digit(sim: Simulator, client: nxframe.
     long_digits = 0
     for row in df[["id", "fee_duration_minute", "call_price_unit", "call_price"]].itertuples(index=False):
         record = sent[row.id]
-        for got, field in zip(row[1:], ("feeDurationMinute", "callPriceUnit", "callPrice")):
+        for got, field in zip(row[1:], ("feeDurationMinute", "callPriceUnit", "callPrice"), strict=True):
             assert isinstance(got, Decimal)
             assert got == Decimal(str(record[field]))
             if len(got.normalize().as_tuple().digits) > 15:
@@ -107,9 +109,7 @@ def test_a_call_number_filter_with_no_calls_gives_an_empty_frame(client: nxframe
 
 def test_awkward_json_is_decoded_exactly(sim: Simulator, client: nxframe.Client) -> None:
     """Decimals as strings, phone numbers as numbers, undocumented fields and codes, empty times."""
-    awkward = next(
-        dt.date(2024, 3, d) for d in range(1, 29) if sim.generator.is_awkward(dt.date(2024, 3, d))
-    )
+    awkward = next(dt.date(2024, 3, d) for d in range(1, 29) if sim.generator.is_awkward(dt.date(2024, 3, d)))
     records = sim.records(awkward)
     assert any(isinstance(r["callNumber"], int) for r in records)
     assert any(isinstance(r["callPrice"], str) for r in records)

@@ -22,7 +22,12 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], type[Exception], str]] = [
     ("no date", {"start": None}, nxframe.InvalidInputError, "'YYYY-MM-DD' string or a datetime.date"),
     ("a datetime with a time", {"start": "2022-10-01 10:00"}, nxframe.InvalidInputError, "YYYY-MM-DD"),
     ("end before start", {"start": "2022-10-02", "end": "2022-10-01"}, nxframe.InvalidInputError, "before start"),
-    ("a range over 366 days", {"start": "2021-01-01", "end": "2022-12-31"}, nxframe.InvalidInputError, "allow_long=True"),
+    (
+        "a range over 366 days",
+        {"start": "2021-01-01", "end": "2022-12-31"},
+        nxframe.InvalidInputError,
+        "allow_long=True",
+    ),
     ("page_size 0", {"start": "2022-10-01", "page_size": 0}, nxframe.InvalidInputError, "from 1 to 999"),
     ("page_size 1000", {"start": "2022-10-01", "page_size": 1000}, nxframe.InvalidInputError, "from 1 to 999"),
     ("page_size as text", {"start": "2022-10-01", "page_size": "100"}, nxframe.InvalidInputError, "from 1 to 999"),
@@ -45,7 +50,9 @@ def lake(tmp_path: Path, sim: Simulator, client: nxframe.Client) -> Path:
 
 def _fingerprint(folder: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
     }
 
 
@@ -113,7 +120,14 @@ def test_missing_credentials_name_the_environment_variables() -> None:
 
 @pytest.mark.parametrize(
     ("setting", "value"),
-    [("concurrency", 0), ("concurrency", 1000), ("timeout", 0), ("max_retries", -1), ("max_rps", 0), ("algorithm", "sha1")],
+    [
+        ("concurrency", 0),
+        ("concurrency", 1000),
+        ("timeout", 0),
+        ("max_retries", -1),
+        ("max_rps", 0),
+        ("algorithm", "sha1"),
+    ],
 )
 def test_client_settings_out_of_range(setting: str, value: Any) -> None:
     with pytest.raises(nxframe.InvalidInputError, match=setting if setting != "algorithm" else "md5"):

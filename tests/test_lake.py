@@ -74,7 +74,10 @@ def test_a_day_without_calls_is_a_zero_row_partition(sim: Simulator, client: nxf
     nxframe.sync_lake(lake, "2024-02-09", "2024-02-11", client=client)
     empty = lake / "date=2024-02-10" / "part-0.parquet"
     assert pq.read_metadata(empty).num_rows == 0
-    assert pq.read_schema(empty).remove_metadata() == pq.read_schema(lake / "date=2024-02-09" / "part-0.parquet").remove_metadata()
+    assert (
+        pq.read_schema(empty).remove_metadata()
+        == pq.read_schema(lake / "date=2024-02-09" / "part-0.parquet").remove_metadata()
+    )
     assert nxframe.check_lake(lake, "2024-02-10", "2024-02-10", client=client)["status"].tolist() == ["match"]
     df = nxframe.read_lake(lake)
     assert dt.date(2024, 2, 10) not in set(df["date"])
@@ -90,7 +93,9 @@ def test_read_lake_filters_dates_and_keeps_the_schema(sim: Simulator, month_lake
     assert none.empty and none.dtypes.astype(str).tolist() == part.dtypes.astype(str).tolist()
 
 
-def test_rerunning_a_date_replaces_it_never_duplicates(sim: Simulator, client: nxframe.Client, month_lake: Path) -> None:
+def test_rerunning_a_date_replaces_it_never_duplicates(
+    sim: Simulator, client: nxframe.Client, month_lake: Path
+) -> None:
     client.fetch_cdr("2024-02-05", "2024-02-06", lake=month_lake, progress=False)
     client.fetch_cdr("2024-02-05", lake=month_lake, progress=False)
     df = nxframe.read_lake(month_lake)
@@ -106,7 +111,7 @@ def test_a_second_sync_skips_all_but_the_refresh_window(sim: Simulator, client: 
     assert first["action"].tolist() == ["fetched"] * 10
     sim.reset()
     second = nxframe.sync_lake(lake, start, today, client=client, refresh_days=2)
-    actions = dict(zip(second["date"], second["action"]))
+    actions = dict(zip(second["date"], second["action"], strict=True))
     assert [actions[today - dt.timedelta(days=n)] for n in (0, 1, 2)] == ["refreshed"] * 3
     assert [actions[start + dt.timedelta(days=n)] for n in range(7)] == ["skipped"] * 7
     assert {r.body["date"] for r in sim.requests} == {str(today - dt.timedelta(days=n)) for n in (0, 1, 2)}
@@ -127,7 +132,7 @@ def test_one_failed_date_leaves_the_others_done_and_the_rerun_finishes(
     assert Lake(lake).dates() == [dt.date(2024, 2, d) for d in (1, 2, 4, 5)]
     sim.faults.clear()
     again = nxframe.sync_lake(lake, "2024-02-01", "2024-02-05", client=client)
-    assert dict(zip(again["date"], again["action"]))[dt.date(2024, 2, 3)] == "fetched"
+    assert dict(zip(again["date"], again["action"], strict=True))[dt.date(2024, 2, 3)] == "fetched"
     pd.testing.assert_frame_equal(nxframe.read_lake(lake), sim.ground_truth("2024-02-01", "2024-02-05"))
 
 
@@ -234,12 +239,21 @@ def test_duckdb_polars_and_pyarrow_read_the_lake_exactly(sim: Simulator, month_l
 
     truth = sim.ground_truth(*MONTH)
     total = truth["call_price"].sum()
-    sql = f"SELECT sum(call_price), count(*), min(date) FROM read_parquet('{month_lake}/**/*.parquet', hive_partitioning=true)"
+    sql = (
+        "SELECT sum(call_price), count(*), min(date) "
+        f"FROM read_parquet('{month_lake}/**/*.parquet', hive_partitioning=true)"
+    )
     ((duck_sum, duck_rows, duck_first),) = duckdb.connect().execute(sql).fetchall()
     assert (duck_sum, duck_rows, duck_first) == (total, len(truth), dt.date(2024, 2, 1))
-    frame = pl.scan_parquet(f"{month_lake}/**/*.parquet", hive_partitioning=True).select(pl.col("call_price").sum()).collect()
+    frame = (
+        pl.scan_parquet(f"{month_lake}/**/*.parquet", hive_partitioning=True)
+        .select(pl.col("call_price").sum())
+        .collect()
+    )
     assert frame.item() == total
-    assert pl.read_parquet(f"{month_lake}/**/*.parquet", hive_partitioning=True).schema["call_price"] == pl.Decimal(18, 6)
+    assert pl.read_parquet(f"{month_lake}/**/*.parquet", hive_partitioning=True).schema["call_price"] == pl.Decimal(
+        18, 6
+    )
     table = pa_ds.dataset(month_lake, format="parquet", partitioning="hive").to_table()
     assert table.schema.field("call_price").type == pa.decimal128(18, 6)
     assert pa.compute.sum(table.column("call_price")).as_py() == total

@@ -70,7 +70,9 @@ def test_a_sync_killed_at_20_random_moments_always_leaves_a_readable_lake(
         refresh_all = ["--refresh-days", "100000"]
         counts = []
         for _ in range(20):
-            process = subprocess.Popen(command + refresh_all, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            process = subprocess.Popen(
+                command + refresh_all, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             time.sleep(rng.uniform(0.8, 2.5))
             process.send_signal(signal.SIGKILL)
             process.wait()

@@ -82,12 +82,18 @@ def test_cli_output_at_debug_hides_the_secret(secret_sim: Simulator, tmp_path: P
     ]
     outputs = []
     for args in runs:
-        result = subprocess.run([sys.executable, "-m", "nxframe", *args], env=env, capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "nxframe", *args], env=env, capture_output=True, text=True, timeout=120
+        )
         assert result.returncode == 0, result.stderr
         outputs.append(result.stdout + result.stderr)
     wrong = env | {"NXCLOUD_ACCESS_SECRET": "x" + SECRET}
     failed = subprocess.run(
-        [sys.executable, "-m", "nxframe", "--debug", "fetch", "2024-05-02"], env=wrong, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "nxframe", "--debug", "fetch", "2024-05-02"],
+        env=wrong,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert failed.returncode == 1
     outputs.append(failed.stdout + failed.stderr)

@@ -26,7 +26,9 @@ def test_nxcloud_published_md5_examples(body: str, expected: str) -> None:
 
 def test_the_signed_string_is_sorted_headers_then_body_then_secret() -> None:
     text = string_to_sign(**NXCLOUD, body='{"id":1}', access_secret=SECRET)
-    assert text == 'accessKey=fme2na3kdi3ki&action=send&bizType=1&ts=1655710885431&body={"id":1}&accessSecret=abciiiko2k3'
+    assert (
+        text == 'accessKey=fme2na3kdi3ki&action=send&bizType=1&ts=1655710885431&body={"id":1}&accessSecret=abciiiko2k3'
+    )
 
 
 def test_no_body_leaves_the_body_part_out() -> None:

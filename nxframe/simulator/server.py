@@ -30,7 +30,7 @@ import pandas as pd
 
 from ..query import parse_date
 from ..signing import ALGORITHMS, sign
-from .data import CallGenerator, record_json
+from .data import CallGenerator, page_body, record_json
 from .faults import Fault, FaultPlan
 from .truth import truth_frame
 
@@ -291,12 +291,7 @@ class Simulator:
             total = len(rows)
             first = max((page - 1) * size - skew, 0)
             chunk = rows[first : first + size]
-        listing = "[" + ",".join(self._record_json(r) for r in chunk) + "]"
-        pages = -(-total // size)
-        body = (
-            f'{{"code":0,"message":"Request successful","data":{{"totalRow":{total},"pageNumber":{page},'
-            f'"totalPage":{pages},"pageSize":{size},"list":{listing}}}}}'
-        ).encode()
+        body = page_body((self._record_json(r) for r in chunk), total_row=total, page=page, page_size=size)
         with self._lock:
             if len(self._pages) > 4096:
                 self._pages.clear()
@@ -325,7 +320,9 @@ class Simulator:
                 handler.reply(200, self._answer(body, skew))
         shown = {k: handler.headers.get(k, "") for k in ("accessKey", "ts", "bizType", "action", "sign", "algorithm")}
         with self._lock:
-            self.requests.append(RequestLog(time.time(), shown, body, code, status, None if fault is None else fault.kind))
+            self.requests.append(
+                RequestLog(time.time(), shown, body, code, status, None if fault is None else fault.kind)
+            )
 
     def _answer(self, body: dict[str, Any], skew: int) -> bytes:
         date = parse_date(body["date"])
@@ -453,10 +450,10 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         self.server.simulator._handle(self)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self.reply(405, b'{"error":"use POST"}')
 
     def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None, length: int | None = None) -> None:
@@ -472,5 +469,5 @@ class _Handler(BaseHTTPRequestHandler):
         """``Date`` from the simulated server's clock, offset included."""
         return email.utils.formatdate(self.server.simulator.now() if timestamp is None else timestamp, usegmt=True)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: Any) -> None:
         """Silent: tests and the demo do not want a line per request."""

@@ -42,8 +42,8 @@ def truth_frame(days: Iterable[tuple[dt.date, list[dict[str, Any]]]], tz: str | 
     for c in COLUMNS:
         if c.kind == "code":
             labels = list(c.labels)
-            unknown = sorted({v for v in values[c.name] if v is not None and v not in labels})
-            series[c.name] = pd.Series(pd.Categorical(values[c.name], categories=labels + unknown))
+            others = sorted({v for v in values[c.name] if v is not None and v not in labels})
+            series[c.name] = pd.Series(pd.Categorical(values[c.name], categories=labels + others))
         else:
             array = pa.array(values[c.name], c.arrow_type(None))
             if c.kind == "time" and tz is not None:

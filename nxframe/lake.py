@@ -81,7 +81,10 @@ class Lake:
         if not isinstance(location, (str, os.PathLike)) or not str(location):
             raise InvalidInputError(f"lake must be a folder path or an fsspec URL, not {location!r}")
         self.location: str = str(location)
-        self.fs, root = fsspec.core.url_to_fs(self.location)
+        try:
+            self.fs, root = fsspec.core.url_to_fs(self.location)
+        except (ImportError, ValueError) as exc:  # e.g. s3:// without s3fs installed
+            raise InvalidInputError(f"lake {self.location!r} cannot be opened: {exc}") from None
         self.local = isinstance(self.fs, LocalFileSystem)
         self.root = root.rstrip("/") or "/"
         if self.fs.isfile(self.root):

@@ -110,17 +110,19 @@ class Client:
         allow_long: bool = False,
     ) -> pd.DataFrame:
         """The call records of a day or a date range; see :func:`nxframe.fetch_cdr`."""
-        query = CdrQuery.build(
+        return fetch_cdr(
             start,
             end,
             did_number=did_number,
             call_number=call_number,
             call_type=call_type,
             page_size=page_size,
+            lake=lake,
+            client=self,
+            progress=progress,
             tz=tz,
             allow_long=allow_long,
         )
-        return self.fetch_query(query, lake=lake, progress=progress)
 
     def fetch_query(self, query: CdrQuery, *, lake: Any = None, progress: ProgressOption = None) -> pd.DataFrame:
         """Fetch a validated :class:`~nxframe.query.CdrQuery`; the first failed date raises."""

@@ -103,3 +103,20 @@ def test_cli_output_at_debug_hides_the_secret(secret_sim: Simulator, tmp_path: P
     for path in [tmp_path / "calls.csv", *lake.rglob("*")]:
         if path.is_file():
             _assert_clean(path.read_bytes(), secret_sim, str(path))
+
+
+def test_report_files_hide_the_secret(secret_sim: Simulator, tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    with secret_sim.client() as client:
+        nxframe.sync_lake(lake, "2024-05-01", "2024-05-31", client=client, progress=False)
+    report = nxframe.monthly_report(lake, "2024-05")
+    written = [
+        report.to_html(tmp_path / "r.html"),
+        report.to_excel(tmp_path / "r.xlsx"),
+        report.to_csv(tmp_path / "csv"),
+    ]
+    files = [p for p in written if p.is_file()] + list((tmp_path / "csv").iterdir())
+    assert len(files) >= 4
+    for path in files:
+        _assert_clean(path.read_bytes(), secret_sim, f"report file {path.name}")
+    _assert_clean(report.summary_text() + report._repr_html_(), secret_sim, "the report's text")

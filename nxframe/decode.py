@@ -13,7 +13,9 @@ same table:
    parses decimals from their JSON text straight into ``decimal128(18, 6)``.
    It accepts only the documented shape; anything else (a phone number sent
    as a JSON number, an unknown field, a pretty-printed body) makes it step
-   aside.
+   aside. :func:`decode_pages` gives it many bodies at once, one per line
+   (about twice the speed of page by page on two cores; the fetch workers
+   decode page by page, overlapping the network).
 2. ``json.loads`` keeping every JSON number as its original text, so each
    column is built from text and cast by Arrow, which refuses rather than
    rounds. It knows every awkward case and names the row that does not fit.
@@ -24,6 +26,7 @@ DataFrame's types (``schema.COLUMNS``).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 from collections.abc import Mapping, Sequence
@@ -37,7 +40,7 @@ import pyarrow.json as pa_json
 from .errors import ResponseError, SchemaError
 from .schema import COLUMNS, DECIMAL, Column
 
-__all__ = ["Page", "Reply", "decode_page"]
+__all__ = ["Page", "Reply", "decode_page", "decode_pages"]
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -118,55 +121,129 @@ def decode_page(raw: bytes, *, page_number: int = 1, tz: str | None = None) -> R
         ResponseError: the body is not JSON or not the documented shape.
         SchemaError: a value does not fit its column (names the column, id, value).
     """
-    fast = _decode_fast(raw)
+    return decode_pages([raw], page_numbers=[page_number], tz=tz, use_threads=False)[0]
+
+
+def decode_pages(
+    raws: Sequence[bytes],
+    *,
+    page_numbers: Sequence[int] | None = None,
+    tz: str | None = None,
+    use_threads: bool = True,
+) -> list[Reply]:
+    """Decode many response bodies at once; the same replies as :func:`decode_page` on each.
+
+    The bodies are joined by newlines and read by one ``pyarrow.json`` call
+    (in blocks on several threads when ``use_threads``), then finished as
+    one table that each page gets a zero-copy slice of: several times
+    faster than page by page. When anything in the batch is unusual, each
+    page is decoded on its own, so a page's rows never depend on its
+    neighbours (only the code columns' dictionaries are shared by the batch:
+    an undocumented code on one page appears in every page's dictionary).
+
+    Args:
+        raws: the HTTP bodies exactly as received.
+        page_numbers: the page each body answers; ``1, 2, ...`` when ``None``.
+        tz: the zone of the API's wall-clock times; ``None`` keeps them naive.
+        use_threads: let ``pyarrow.json`` parse blocks of the batch in parallel.
+
+    Raises:
+        ResponseError: a body is not JSON or not the documented shape.
+        SchemaError: a value does not fit its column (names the column, id, value).
+    """
+    numbers = list(range(1, len(raws) + 1)) if page_numbers is None else list(page_numbers)
+    if len(numbers) != len(raws):
+        raise ValueError(f"{len(raws)} bodies but {len(numbers)} page numbers")
+    if not raws:
+        return []
+    fast = _decode_fast(raws, use_threads=use_threads)
     if fast is not None:
-        code, message, total_row, columns = fast
-    else:
-        code, message, total_row, columns = _decode_exact(raw)
+        return _replies(fast, numbers, tz)
+    if len(raws) > 1:  # one page spoiled the batch: each page on its own, fast where it can be
+        return [decode_page(raw, page_number=number, tz=tz) for raw, number in zip(raws, numbers, strict=True)]
+    code, message, total_row, columns = _decode_exact(raws[0])
     if code != 0:
-        return Reply(code, message)
+        return [Reply(code, message)]
     assert columns is not None and total_row is not None
-    return Reply(code, message, Page(page_number, total_row, _finish(columns, tz)))
+    return [Reply(code, message, Page(numbers[0], total_row, _finish(columns, tz)))]
 
 
 _Decoded = tuple[int, "str | None", "int | None", "dict[str, pa.Array] | None"]
 
 
-def _decode_fast(raw: bytes) -> _Decoded | None:
-    """The documented shape through ``pyarrow.json``; ``None`` when anything is unusual."""
-    if b"\n" in raw.rstrip():  # pyarrow.json reads one JSON document per line
-        return None
+@dataclass(frozen=True)
+class _Head:
+    """One page's envelope as the fast decoder read it."""
+
+    code: int
+    message: str | None
+    total_row: int | None = None
+    rows: int = 0
+
+
+@dataclass(frozen=True)
+class _Fast:
+    """What the fast decoder read: every page's envelope, and the code-0 pages' records in page order."""
+
+    heads: list[_Head]
+    columns: dict[str, pa.Array] | None
+
+
+def _replies(fast: _Fast, numbers: list[int], tz: str | None) -> list[Reply]:
+    table = None if fast.columns is None else _finish(fast.columns, tz)
+    replies: list[Reply] = []
+    offset = 0
+    for head, number in zip(fast.heads, numbers, strict=True):
+        if head.code != 0:
+            replies.append(Reply(head.code, head.message))
+            continue
+        assert table is not None and head.total_row is not None
+        replies.append(Reply(0, head.message, Page(number, head.total_row, table.slice(offset, head.rows))))
+        offset += head.rows
+    return replies
+
+
+def _decode_fast(raws: Sequence[bytes], *, use_threads: bool) -> _Fast | None:
+    """The documented shape through ``pyarrow.json``; ``None`` when anything in any body is unusual."""
+    lines: list[bytes] = []
+    for raw in raws:
+        line = raw.rstrip() if raw[-1:].isspace() else raw
+        if not line or b"\n" in line:  # pyarrow.json reads one JSON document per line
+            return None
+        lines.append(line)
+    longest = max(len(line) for line in lines)
     try:
         table = pa_json.read_json(
-            io.BytesIO(raw),
-            read_options=pa_json.ReadOptions(use_threads=False, block_size=max(len(raw) + 1, 1 << 16)),
+            io.BytesIO(lines[0] if len(lines) == 1 else b"\n".join(lines)),
+            # A block must hold a whole body; 1 MiB blocks give the threads a few pages each.
+            read_options=pa_json.ReadOptions(use_threads=use_threads, block_size=max(longest + 1, 1 << 20)),
             parse_options=_FAST_OPTIONS,
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    if table.num_rows != 1:
+    if table.num_rows != len(lines):
         return None
-    row = table.combine_chunks().to_batches()[0]
-    code = row.column(0)[0].as_py()
-    message = row.column(1)[0].as_py()
-    if code is None:
+    codes = table.column("code").to_pylist()
+    if None in codes:
         return None
-    if code != 0:
-        return code, message, None, None
-    data = row.column(2)
-    if data.null_count:
-        return None
-    total_row = data.field("totalRow")[0].as_py()
-    records = data.field("list")
-    if total_row is None or records.null_count:
+    messages = table.column("message").to_pylist()
+    ok = [code == 0 for code in codes]
+    if not any(ok):
+        return _Fast([_Head(code, message) for code, message in zip(codes, messages, strict=True)], None)
+    data = table.column("data").combine_chunks()
+    records = pc.struct_field(data, "list")
+    total_rows = pc.struct_field(data, "totalRow").to_pylist()
+    if not all(ok):
+        keep = pa.array(ok)
+        data, records = data.filter(keep), records.filter(keep)
+        total_rows = [total for total, good in zip(total_rows, ok, strict=True) if good]
+    if data.null_count or records.null_count or None in total_rows:
         return None
     flat = records.flatten()  # struct array of the records
     columns: dict[str, pa.Array] = {}
     for c in _FIELD_COLUMNS:
         array = flat.field(c.api_field)
-        if c.kind == "code":
-            array = array.cast(pa.string())
-        elif c.kind == "decimal":
+        if c.kind == "decimal":
             try:
                 # pyarrow.json does not check total precision: 1234567890123456.5 gets in.
                 array.validate(full=True)
@@ -176,7 +253,13 @@ def _decode_fast(raw: bytes) -> _Decoded | None:
     if columns["id"].null_count:
         return None
     columns["extra"] = pa.nulls(len(flat), pa.string())
-    return code, message, total_row, columns
+    sizes = iter(pc.list_value_length(records).to_pylist())
+    totals = iter(total_rows)
+    heads = [
+        _Head(0, message, next(totals), next(sizes)) if good else _Head(code, message)
+        for code, message, good in zip(codes, messages, ok, strict=True)
+    ]
+    return _Fast(heads, columns)
 
 
 class _Number(str):
@@ -292,6 +375,8 @@ def _raise_schema(c: Column, row_id: Any, value: Any, reason: str) -> None:
 
 
 def _extra_json(record: Mapping[str, Any]) -> str | None:
+    if record.keys() <= _KNOWN_FIELDS:  # the usual record, checked without a Python loop
+        return None
     unknown = [key for key in record if key not in _KNOWN_FIELDS]
     if not unknown:
         return None
@@ -337,7 +422,7 @@ def _finish(columns: dict[str, pa.Array], tz: str | None) -> pa.Table:
         if c.kind == "text":
             array = _empty_to_null(array)
         elif c.kind == "code":
-            array = _labels(_empty_to_null(array), c.labels)
+            array = _labels(array, c.labels)
         elif c.kind == "time":
             array = _timestamps(_empty_to_null(array), c, ids, tz)
         arrays.append(array)
@@ -345,16 +430,38 @@ def _finish(columns: dict[str, pa.Array], tz: str | None) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
 
 
+_EMPTY = pa.scalar("", pa.string())
+_NULL_TEXT = pa.scalar(None, pa.string())
+
+
 def _empty_to_null(array: pa.Array) -> pa.Array:
-    return pc.if_else(pc.equal(array, ""), pa.scalar(None, pa.string()), array)
+    empty = pc.equal(array, _EMPTY)
+    if not pc.any(empty).as_py():  # the usual case: no copy
+        return array
+    return pc.if_else(empty, _NULL_TEXT, array)
 
 
 def _labels(codes: pa.Array, labels: tuple[str, ...]) -> pa.Array:
-    """Documented codes become their labels; any other code is kept as its text."""
-    labelled = codes
-    for code, label in reversed(list(enumerate(labels))):
-        labelled = pc.if_else(pc.equal(codes, str(code)), label, labelled)
-    return pc.dictionary_encode(labelled)
+    """Codes -> a dictionary array: documented codes as their labels, any other code kept as its text.
+
+    The dictionary is the labels in code order, then the other codes found,
+    sorted: the categories the DataFrame shows.
+    """
+    if pa.types.is_integer(codes.type):
+        low, high = pc.min_max(codes).values()
+        if low.as_py() is None or (low.as_py() >= 0 and high.as_py() < len(labels)):  # only documented codes
+            return pa.DictionaryArray.from_arrays(codes.cast(pa.int32()), pa.array(labels, pa.string()))
+        codes = codes.cast(pa.string())
+    codes = _empty_to_null(codes)
+    keys = [str(code) for code in range(len(labels))]
+    others = sorted(set(pc.unique(codes).drop_null().to_pylist()) - set(keys))
+    dictionary = [*labels, *(text for text in others if text not in labels)]
+    # An undocumented code whose text is a label ("caller" sent as text) shares that label's entry.
+    targets = [dictionary.index(text) for text in [*labels, *others]]
+    indices = pc.index_in(codes, value_set=pa.array([*keys, *others], pa.string()))
+    if targets != list(range(len(targets))):
+        indices = pc.take(pa.array(targets, pa.int32()), indices)
+    return pa.DictionaryArray.from_arrays(indices.cast(pa.int32()), pa.array(dictionary, pa.string()))
 
 
 def _timestamps(text: pa.Array, c: Column, ids: pa.Array, tz: str | None) -> pa.Array:
@@ -362,11 +469,52 @@ def _timestamps(text: pa.Array, c: Column, ids: pa.Array, tz: str | None) -> pa.
         stamps = pc.strptime(text, format=TIME_FORMAT, unit="s", error_is_null=False)
     except pa.ArrowInvalid:
         for position, value in enumerate(text.to_pylist()):
-            if value is not None and not pc.is_valid(
-                pc.strptime(pa.array([value]), format=TIME_FORMAT, unit="s", error_is_null=True)[0]
-            ).as_py():
+            if (
+                value is not None
+                and not pc.is_valid(
+                    pc.strptime(pa.array([value]), format=TIME_FORMAT, unit="s", error_is_null=True)[0]
+                ).as_py()
+            ):
                 _raise_schema(c, ids[position].as_py(), value, "expected 'yyyy-MM-dd HH:mm:ss'")
         raise  # pragma: no cover
+    _check_no_rollover(text, stamps, c, ids)
     if tz is not None:
         stamps = pc.assume_timezone(stamps, timezone=tz, ambiguous="earliest", nonexistent="earliest")
     return stamps
+
+
+def _check_no_rollover(text: pa.Array, stamps: pa.Array, c: Column, ids: pa.Array) -> None:
+    """Arrow's strptime rolls ``2023-02-29`` over to March 1 and ``:60`` seconds to the next minute.
+
+    Refuse those instead: compare the day and second written in the text with
+    the parsed ones (cheap, vectorised); rows that differ, including unpadded
+    but valid text like ``2024-1-5 1:2:3``, are checked one by one with Python's
+    strict ``datetime.strptime``.
+    """
+    if not len(text) or text.null_count == len(text):
+        return
+    try:
+        # The usual case in one kernel: Arrow's ISO-8601 cast refuses days and seconds
+        # that do not exist, so where it reads the same instants nothing rolled over.
+        if pc.all(pc.equal(pc.cast(text, stamps.type), stamps)).as_py():
+            return
+    except pa.ArrowInvalid:  # not ISO text, or a rolled-over value: the checks below decide
+        pass
+    try:
+        day = pc.cast(pc.utf8_slice_codeunits(text, 8, 10), pa.int64())
+        second = pc.cast(pc.utf8_slice_codeunits(text, 17, 19), pa.int64())
+    except pa.ArrowInvalid:  # unpadded text: the slices are not numbers
+        pass
+    else:
+        agree = pc.and_(pc.equal(day, pc.day(stamps)), pc.equal(second, pc.second(stamps)))
+        if pc.all(pc.fill_null(agree, True)).as_py():
+            return
+    for position, value in enumerate(text.to_pylist()):
+        if value is None:
+            continue
+        try:
+            strict = dt.datetime.strptime(value, TIME_FORMAT)
+        except ValueError:
+            _raise_schema(c, ids[position].as_py(), value, "it is not a real date and time ('yyyy-MM-dd HH:mm:ss')")
+        if strict != stamps[position].as_py():  # pragma: no cover - strptime agreed on the text but not the value
+            _raise_schema(c, ids[position].as_py(), value, "it reads differently in Arrow and Python")

@@ -222,7 +222,9 @@ class Transport:
             time.monotonic() - started,
         )
         if status == 429:
-            limited = RateLimitError(f"NXCloud rate-limited the request{where} (HTTP 429)", http_status=status, **context)
+            limited = RateLimitError(
+                f"NXCloud rate-limited the request{where} (HTTP 429)", http_status=status, **context
+            )
             raise _TransientError(limited, "HTTP 429", _retry_after(response))
         if status >= 500:
             failed = ServerError(f"NXCloud failed{where} (HTTP {status})", http_status=status, **context)

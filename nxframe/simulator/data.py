@@ -17,6 +17,7 @@ numbers, and fields the documentation does not list.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import math
 import random
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-__all__ = ["CallGenerator", "record_json", "value_json"]
+__all__ = ["CallGenerator", "page_body", "record_json", "value_json"]
 
 #: (country, dialling code, price per billed minute in yuan)
 COUNTRIES: tuple[tuple[str, str, str], ...] = (
@@ -47,6 +48,9 @@ UNANSWERED_REASONS = (("-4", "No Answer"), ("-3", "Busy"), ("-10", "Call Rejecte
 ANSWERED_REASONS = {0: ("-7", "Caller Hang-up"), 1: ("-8", "Callee Hang-up"), 2: ("-99", "System Release")}
 #: Calls per hour of the day, relative (business hours peak).
 HOUR_WEIGHTS = (1, 1, 1, 1, 1, 2, 4, 8, 14, 18, 18, 16, 10, 12, 16, 17, 16, 12, 8, 6, 4, 3, 2, 1)
+#: ``random.choices`` accumulates weights on every call; giving it the sums draws the same values, faster.
+_HOUR_CUM_WEIGHTS = tuple(itertools.accumulate(HOUR_WEIGHTS))
+_HOURS = range(24)
 SIX_PLACES = Decimal("0.000001")
 EPOCH = dt.date(2020, 1, 1)
 
@@ -90,6 +94,7 @@ class CallGenerator:
         self.quirks = quirks
         rng = random.Random(f"lines-{seed}")
         self.lines = tuple(self._line(rng, index) for index in range(8))
+        self._line_cum_weights = tuple(itertools.accumulate(line.weight for line in self.lines))
 
     def _line(self, rng: random.Random, index: int) -> Line:
         country, dial, price = COUNTRIES[rng.randrange(len(COUNTRIES))] if index else COUNTRIES[0]
@@ -132,7 +137,8 @@ class CallGenerator:
         records = []
         for offset, second in enumerate(starts):
             index = first_index + offset
-            record = self._call(rng, date, index, midnight + dt.timedelta(seconds=second), index == first_index + long_price_at)
+            moment = midnight + dt.timedelta(seconds=second)
+            record = self._call(rng, date, index, moment, index == first_index + long_price_at)
             if awkward:
                 self._make_awkward(rng, record)
             records.append(record)
@@ -140,11 +146,13 @@ class CallGenerator:
 
     @staticmethod
     def _start_second(rng: random.Random) -> int:
-        hour = rng.choices(range(24), HOUR_WEIGHTS)[0]
+        hour = rng.choices(_HOURS, cum_weights=_HOUR_CUM_WEIGHTS)[0]
         return hour * 3600 + rng.randrange(3600)
 
-    def _call(self, rng: random.Random, date: dt.date, index: int, start: dt.datetime, long_price: bool) -> dict[str, Any]:
-        line = rng.choices(self.lines, [line.weight for line in self.lines])[0]
+    def _call(
+        self, rng: random.Random, date: dt.date, index: int, start: dt.datetime, long_price: bool
+    ) -> dict[str, Any]:
+        line = rng.choices(self.lines, cum_weights=self._line_cum_weights)[0]
         call_type = 0 if rng.random() < 0.7 else 1
         answered = rng.random() < 0.82
         end_time: str
@@ -219,21 +227,39 @@ def _long_decimal(rng: random.Random) -> Decimal:
 
 
 def _clock(moment: dt.datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S")
+    # The same text as strftime("%Y-%m-%d %H:%M:%S") for years 1000-9999, about 3x faster.
+    return (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d} "
+        f"{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
 
 
 def _decimal_text(value: Decimal) -> str:
     return format(value, "f")
 
 
+#: What ``json.dumps(text, ensure_ascii=False)`` calls for a ``str``, without its per-call set-up.
+_json_string: Callable[[str], str] = json.encoder.encode_basestring
+
+
 def value_json(value: Any) -> str:
-    """One value as the server writes it: decimals as their exact digits, never through a float."""
+    """One value as the server writes it: decimals as their exact digits, never through a float.
+
+    The text is what ``json.dumps(value, ensure_ascii=False)`` writes for
+    strings, integers, booleans and ``None``.
+    """
+    if isinstance(value, str):
+        return _json_string(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
     if isinstance(value, Decimal):
         return _decimal_text(value)
-    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
-        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return "null"
     if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{value_json(v)}" for k, v in value.items()) + "}"
+        return record_json(value)
     if isinstance(value, (list, tuple)):
         return "[" + ",".join(value_json(v) for v in value) + "]"
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
@@ -241,9 +267,19 @@ def value_json(value: Any) -> str:
 
 def record_json(record: dict[str, Any]) -> str:
     """A record as compact JSON text, fields in the record's order."""
-    return value_json(record)
+    return "{" + ",".join([f"{_json_string(k)}:{value_json(v)}" for k, v in record.items()]) + "}"
 
 
 def records_json(records: Iterable[dict[str, Any]]) -> str:
     """A JSON list of records."""
     return "[" + ",".join(record_json(r) for r in records) + "]"
+
+
+def page_body(record_texts: Iterable[str], *, total_row: int, page: int, page_size: int) -> bytes:
+    """A code-0 response body exactly as the simulated server sends it, from its records' JSON texts."""
+    pages = -(-total_row // page_size)
+    listing = ",".join(record_texts)
+    return (
+        f'{{"code":0,"message":"Request successful","data":{{"totalRow":{total_row},"pageNumber":{page},'
+        f'"totalPage":{pages},"pageSize":{page_size},"list":[{listing}]}}}}'
+    ).encode()

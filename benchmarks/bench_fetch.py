@@ -1,0 +1,90 @@
+"""How fast does a whole day arrive over HTTP, against the naive sequential client?
+
+A 100 000-row day (101 pages of up to 999 rows) from the simulator with
+20 ms of latency per request, documented shape (``quirks=False``). The
+simulator runs in its own process, as a real API would. nxframe's
+``fetch_cdr`` at concurrency 1, 4 and 8 against the naive client, which
+signs every request too (``nxframe.signing.sign``) and fetches page after
+page.
+
+Before any figure: nxframe and the naive client return the same DataFrame,
+and its money equals the JSON text the server sent, digit for digit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import sys
+from collections.abc import Callable
+
+import pandas as pd
+from common import (
+    DOCUMENTED_DATE,
+    SEED,
+    Measure,
+    check_exact,
+    check_same,
+    day_pages,
+    interleaved,
+    rate,
+    render,
+    simulator,
+)
+from naive import naive_fetch
+
+import nxframe
+from nxframe.simulator import Simulator
+
+QUESTION = "fetch"
+LATENCY = 0.02
+CONCURRENCY = (1, 4, 8)
+TARGET = 6.0  # at concurrency 8
+
+
+def fetch(base_url: str, concurrency: int) -> pd.DataFrame:
+    with nxframe.Client(
+        Simulator.DEFAULT_ACCESS_KEY, Simulator.DEFAULT_ACCESS_SECRET, base_url=base_url, concurrency=concurrency
+    ) as client:
+        return client.fetch_cdr(DOCUMENTED_DATE, progress=False)
+
+
+def run(quick: bool = False) -> list[Measure]:
+    rows = 20_000 if quick else 100_000
+    repeats = 1 if quick else 3
+    key, secret = Simulator.DEFAULT_ACCESS_KEY, Simulator.DEFAULT_ACCESS_SECRET
+    with simulator(seed=SEED, rows_per_day=rows, quirks=False, latency=LATENCY) as base_url:
+        frame = fetch(base_url, 8)  # also warms the server's page cache: generating the day is not timed
+        naive, pages = naive_fetch(base_url, key, secret, DOCUMENTED_DATE)
+        check_same(frame, naive, "fetch")
+        check_exact(frame, day_pages(rows, quirks=False, date=DOCUMENTED_DATE, seed=SEED), "fetch")
+        print(f"  fetch: {len(frame)} rows in {pages} pages checked equal and exact", file=sys.stderr)
+        runs: dict[str, Callable[[], object]] = {"naive": lambda: naive_fetch(base_url, key, secret, DOCUMENTED_DATE)}
+        runs.update({f"c{n}": functools.partial(fetch, base_url, n) for n in CONCURRENCY})
+        seconds = interleaved(runs, repeats)
+    baseline = f"{seconds['naive']:.2f} s ({rate(rows, seconds['naive'])})"
+    measures = []
+    for n in CONCURRENCY:
+        ratio = seconds["naive"] / seconds[f"c{n}"]
+        measures.append(
+            Measure(
+                QUESTION,
+                f"{rows} rows, {pages} pages, {LATENCY * 1000:g} ms latency; concurrency {n} vs naive sequential",
+                f"{seconds[f'c{n}']:.2f} s ({rate(rows, seconds[f'c{n}'])})",
+                baseline,
+                ratio,
+                f">= {TARGET:g}x" if n == 8 else "",
+                ratio >= TARGET if n == 8 else None,
+            )
+        )
+    return measures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="20 000 rows, 1 repeat")
+    print(render(run(parser.parse_args().quick)))
+
+
+if __name__ == "__main__":
+    main()

@@ -231,6 +231,8 @@ class Lake:
         last = None if end is None else parse_date(end, "end")
         if first is not None and last is not None and last < first:
             raise InvalidInputError(f"end {last} is before start {first}")
+        if not self.fs.isdir(self.root):
+            raise LakeError(f"there is no lake at {self.location!r} (no such folder); sync_lake creates one")
         tz = self.tz()
         dates = [d for d in self.dates() if (first is None or d >= first) and (last is None or d <= last)]
         if not dates:
@@ -272,7 +274,8 @@ def read_lake(lake: Any, start: Any = None, end: Any = None) -> pd.DataFrame:
         start, end: optional inclusive date bounds (``"YYYY-MM-DD"`` or ``date``).
 
     Raises:
-        LakeError: a partition is unreadable (the message names it).
+        LakeError: there is no lake at that location, or a partition is
+            unreadable (the message names it).
     """
     return Lake(lake).read(start, end)
 

@@ -284,3 +284,10 @@ def test_a_killed_sync_leaves_only_complete_partitions(sim: Simulator, tmp_path:
     rerun = subprocess.run(_sync_command(lake, "2024-02-01", "2024-02-10"), env=env, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
     pd.testing.assert_frame_equal(nxframe.read_lake(lake), sim.ground_truth("2024-02-01", "2024-02-10"))
+
+
+def test_reading_a_lake_that_does_not_exist_says_so(tmp_path: Path) -> None:
+    with pytest.raises(nxframe.LakeError, match="no lake at"):
+        nxframe.read_lake(tmp_path / "typo")
+    (tmp_path / "empty").mkdir()
+    assert nxframe.read_lake(tmp_path / "empty").empty

@@ -9,6 +9,8 @@ See ``nxframe.fetch_cdr`` for the arguments, ``nxframe.schema.COLUMNS`` for
 the columns and ``nxframe.simulator.Simulator`` to try it offline.
 """
 
+import logging
+
 from ._version import __version__
 from .client import Client, fetch_cdr
 from .errors import (
@@ -27,6 +29,9 @@ from .errors import (
 from .lake import check_lake, read_lake, sync_lake
 from .report import Report, monthly_report
 from .schema import COLUMNS
+
+# A library logs, the application decides where it goes (``logging.basicConfig(level="INFO")`` shows retries).
+logging.getLogger("nxframe").addHandler(logging.NullHandler())
 
 __all__ = [
     "COLUMNS",

@@ -33,6 +33,14 @@ def test_a_transient_fault_is_retried_and_the_result_is_exact(
     assert len(set(signs)) == len(signs), "every retry is signed afresh"
 
 
+def test_429_without_retry_after_backs_off_and_succeeds(sim: Simulator, client: nxframe.Client) -> None:
+    sim.faults.add("http_429", times=3, retry_after=None)
+    df = client.fetch_cdr(DAY, progress=False)
+    pd.testing.assert_frame_equal(df, sim.ground_truth(DAY))
+    assert client.retries["HTTP 429"] == 3
+    assert [r.status for r in sim.requests] == [429, 429, 429, 200]
+
+
 def test_429_honours_retry_after(sim: Simulator, client: nxframe.Client) -> None:
     sim.faults.add("http_429", times=1, retry_after=1)
     started = time.monotonic()

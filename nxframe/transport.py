@@ -132,27 +132,34 @@ class Transport:
         waited = 0.0
         clock_corrected = False
         while True:
+            # The final errors are raised outside the ``except`` blocks: raised inside, they would chain
+            # the requests exception, whose request object holds the signed headers.
+            final: ApiError | None = None
             try:
                 return self._attempt(data, parse, summary, where, date, page)
             except _ClockSkewError as skew:
                 if clock_corrected or skew.offset is None:
-                    raise skew.error from None
-                clock_corrected = True
-                self.clock_offset = skew.offset
-                log.warning(
-                    "NXCloud's clock differs from ours by %+.0f s; re-signing with the server's time", skew.offset
-                )
-                continue
+                    final = skew.error
+                else:
+                    clock_corrected = True
+                    self.clock_offset = skew.offset
+                    log.warning("NXCloud's clock differs from ours by %+.0f s; re-signing with its time", skew.offset)
+                    continue
             except _TransientError as failure:
                 attempt += 1
                 delay = self._backoff(attempt, failure.retry_after)
                 if attempt > settings.max_retries or waited + delay > settings.retry_max_wait:
-                    raise _exhausted(failure, attempt - 1, waited) from None
-                with self._lock:
-                    self.retries[failure.reason] += 1
-                log.info("%s%s; retry %d of %d in %.2f s", failure.reason, where, attempt, settings.max_retries, delay)
-                time.sleep(delay)
-                waited += delay
+                    final = _exhausted(failure, attempt - 1, waited)
+                else:
+                    with self._lock:
+                        self.retries[failure.reason] += 1
+                    log.info(
+                        "%s%s; retry %d of %d in %.2f s", failure.reason, where, attempt, settings.max_retries, delay
+                    )
+                    time.sleep(delay)
+                    waited += delay
+                    continue
+            raise final
 
     def _backoff(self, attempt: int, retry_after: float | None) -> float:
         """Exponential backoff with jitter, never shorter than the server's ``Retry-After``."""
@@ -263,17 +270,14 @@ class Transport:
             return AuthError(f"NXCloud rejected the signature{where} ({said}): check {ENV_ACCESS_SECRET}", **args)
         if code == 1004:
             offset = _server_offset(response)
-            ahead = "" if offset is None else f": your clock is {_describe_offset(offset)}"
             error = AuthError(
-                f"NXCloud says the request timestamp expired{where} ({said}){ahead}; "
-                "NXCloud accepts 60 s of skew, so set the system clock (NTP)",
-                **args,
+                f"NXCloud says the request timestamp expired{where} ({said}): {_clock_advice(offset)}", **args
             )
             return _ClockSkewError(error, offset)
         if code == 1005:
             return AuthError(
-                f"NXCloud denied permission{where} ({said}): check {ENV_ACCESS_KEY}; "
-                "the access key may lack the DID business",
+                f"NXCloud denied permission{where} ({said}): check {ENV_ACCESS_KEY}, "
+                "or the access key lacks the DID business",
                 **args,
             )
         if code == 1001:
@@ -326,6 +330,8 @@ def _retry_after(response: requests.Response) -> float | None:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError):
             return None
+        if when.tzinfo is None:  # "-0000": UTC by RFC 5322
+            when = when.replace(tzinfo=dt.UTC)
         seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
@@ -342,9 +348,15 @@ def _server_offset(response: requests.Response) -> float | None:
     return server + 0.5 - time.time()
 
 
-def _describe_offset(server_minus_local: float) -> str:
+def _clock_advice(server_minus_local: float | None) -> str:
+    """What to do about a 1004, given how far this machine's clock is from the server's."""
+    if server_minus_local is None:
+        return "NXCloud accepts 60 s of clock skew; set the system clock (NTP)"
     seconds = abs(round(server_minus_local))
-    return f"{seconds} s {'behind' if server_minus_local > 0 else 'ahead of'} the server's"
+    if seconds < 5:
+        return f"your clock is within {seconds} s of the server's, so the ts header itself was refused (epoch ms)"
+    side = "behind" if server_minus_local > 0 else "ahead of"
+    return f"your clock is {seconds} s {side} the server's; NXCloud accepts 60 s of skew, so set the system clock (NTP)"
 
 
 def _is_truncation(exc: BaseException) -> bool:

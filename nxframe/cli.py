@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import os
 import sys
+import threading
 import traceback
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -246,17 +247,13 @@ def _report_command(args: argparse.Namespace) -> int:
 def _simulate(args: argparse.Namespace) -> int:
     from .simulator import Simulator
 
-    simulator = Simulator(seed=args.seed, port=args.port, latency=args.latency)
-    print("NXCloud simulator (fake credentials, offline). Point nxframe at it with:", flush=True)
-    for name, value in {
-        ENV_ACCESS_KEY: simulator.access_key,
-        ENV_ACCESS_SECRET: simulator.access_secret,
-        ENV_BASE_URL: f"http://127.0.0.1:{args.port}",
-    }.items():
-        print(f"  export {name}={value}", flush=True)
-    print("Ctrl-C stops it.", flush=True)
-    with contextlib.suppress(KeyboardInterrupt):
-        simulator.serve_forever()
+    with Simulator(seed=args.seed, port=args.port, latency=args.latency) as simulator:  # bound before printing
+        print("NXCloud simulator (fake credentials, offline). Point nxframe at it with:", flush=True)
+        for name, value in simulator.env().items():
+            print(f"  export {name}={value}", flush=True)
+        print("Ctrl-C stops it.", flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
     return EXIT_OK
 
 

@@ -116,6 +116,8 @@ def _check_base_url(url: str) -> str:
         )
     if parts.query or parts.fragment:
         raise InvalidInputError(f"base_url must not have a query or fragment: {url!r}")
+    if parts.username is not None or parts.password is not None:
+        raise InvalidInputError("base_url must not carry a user name or password; NXCloud signs requests instead")
     return f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
 
 

@@ -42,6 +42,10 @@ __all__ = [
 class NxframeError(Exception):
     """Root of every error nxframe raises on purpose."""
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep the structured context (code, column, date...) across pickling: multiprocessing, Dask.
+        return (self.__class__, self.args, self.__dict__)
+
 
 class InvalidInputError(NxframeError, ValueError):
     """An argument is wrong; raised before any request is sent."""
@@ -113,7 +117,7 @@ class IncompleteDataError(NxframeError):
 class SchemaError(NxframeError):
     """A value from the API does not fit its column; nothing is rounded or guessed."""
 
-    def __init__(self, text: str, *, column: str, row_id: Any = None, value: Any = None) -> None:
+    def __init__(self, text: str, *, column: str = "", row_id: Any = None, value: Any = None) -> None:
         super().__init__(text)
         self.column = column
         self.row_id = row_id

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import re
 import uuid
@@ -47,6 +48,8 @@ from .schema import arrow_schema
 
 __all__ = ["Lake", "check_lake", "read_lake", "sync_lake"]
 
+log = logging.getLogger("nxframe")
+
 MARKER = "_nxframe_lake.json"
 PART = "part-0.parquet"
 METADATA_KEY = b"nxframe"
@@ -57,6 +60,24 @@ def _file_schema(tz: str | None) -> pa.Schema:
     """The schema inside each file: everything but ``date``, which the path carries."""
     schema = arrow_schema(tz)
     return schema.remove(schema.get_field_index("date"))
+
+
+def _same_columns(found: pa.Schema, expected: pa.Schema) -> bool:
+    """Same names and types; Parquet keeps ``timestamp[s]`` as milliseconds, so any unit matches."""
+    if found.names != expected.names:
+        return False
+    for got, want in zip(found.types, expected.types, strict=True):
+        if pa.types.is_timestamp(want):
+            if not (pa.types.is_timestamp(got) and got.tz == want.tz):
+                return False
+        elif got != want:
+            return False
+    return True
+
+
+def _columns(schema: pa.Schema) -> str:
+    shown = ", ".join(f"{field.name}: {field.type}" for field in schema)
+    return shown if len(shown) <= 200 else shown[:197] + "..."
 
 
 @dataclass(frozen=True)
@@ -126,7 +147,8 @@ class Lake:
             return recorded
         dates = self.dates()
         if dates:  # the marker was lost: trust the newest partition's own record
-            return self.partition_info(dates[-1]).metadata.get("query")
+            recorded = self.partition_info(dates[-1]).metadata["query"]  # raises if nxframe did not write it
+            return recorded
         return None
 
     def check_query(self, query: CdrQuery) -> None:
@@ -145,13 +167,22 @@ class Lake:
 
     # -- writing ---------------------------------------------------------------------
 
-    def write_date(self, date: dt.date, table: pa.Table, query: CdrQuery, *, total_row: int | None = None) -> str:
+    def write_date(
+        self, date: dt.date, table: pa.Table, query: CdrQuery, *, total_row: int | None = None
+    ) -> str | None:
         """Replace ``date``'s partition with ``table`` atomically; returns its path.
+
+        A date after today (in the query's ``tz``, else here) is not written and
+        ``None`` is returned: its empty answer means "not yet", and a zero-row
+        partition would say "no calls that day".
 
         Raises:
             LakeError: the lake holds another query.
         """
         self.check_query(query)
+        if date > _today(query.tz):
+            log.info("%s is after today: not persisted", date)
+            return None
         schema = _file_schema(query.tz)
         rows = table.drop_columns(["date"]) if "date" in table.column_names else table
         rows = rows.select(schema.names).cast(schema)
@@ -163,7 +194,13 @@ class Lake:
             "rows": rows.num_rows,
             "total_row": rows.num_rows if total_row is None else total_row,
         }
-        rows = rows.replace_schema_metadata({METADATA_KEY: json.dumps(metadata).encode()})
+        # One JSON record, and the same facts as flat keys for tools that list key-value metadata.
+        keys: dict[str | bytes, str | bytes] = {METADATA_KEY: json.dumps(metadata).encode()}
+        for key, value in metadata.items():
+            keys[f"nxframe.{key.removeprefix('nxframe_')}"] = (
+                json.dumps(value) if isinstance(value, dict) else str(value)
+            )
+        rows = rows.replace_schema_metadata(keys)
         sink = pa.BufferOutputStream()
         pq.write_table(rows, sink, compression="zstd")
         data = sink.getvalue().to_pybytes()  # serialised first: a failure here touches nothing on disk
@@ -207,18 +244,33 @@ class Lake:
     # -- reading ---------------------------------------------------------------------
 
     def partition_info(self, date: dt.date) -> PartitionInfo:
-        """Row count and nxframe metadata of a partition, from its footer alone."""
+        """Row count and nxframe metadata of a partition, from its footer alone.
+
+        Raises:
+            LakeError: the file is unreadable, was not written by nxframe, or
+                its columns are not the ones its recorded query gives.
+        """
         path = self.partition_path(date)
         try:
             with self.fs.open(path, "rb") as handle:
                 footer = pq.ParquetFile(handle).metadata
+            schema = footer.schema.to_arrow_schema()
         except (OSError, pa.ArrowException) as exc:
-            raise LakeError(f"partition {path} is unreadable ({exc}); delete it and sync the date again") from None
-        raw = (footer.metadata or {}).get(METADATA_KEY, b"{}")
+            raise LakeError(f"partition {path} is unreadable ({exc}); sync the date again to replace it") from None
         try:
-            metadata = json.loads(raw)
-        except ValueError:
-            metadata = {}
+            metadata = json.loads((footer.metadata or {})[METADATA_KEY])
+        except (KeyError, ValueError):
+            raise LakeError(
+                f"{path} was not written by nxframe (no nxframe metadata); use another lake folder"
+            ) from None
+        query = metadata.get("query") if isinstance(metadata, dict) else None
+        if not isinstance(query, dict):
+            raise LakeError(f"{path} records no query; use another lake folder")
+        if not _same_columns(schema, _file_schema(query.get("tz"))):
+            raise LakeError(
+                f"partition {path} does not have the lake's schema (found {_columns(schema)}); "
+                "sync the date again to replace it"
+            )
         return PartitionInfo(date, footer.num_rows, metadata)
 
     def tz(self) -> str | None:
@@ -232,11 +284,19 @@ class Lake:
         if first is not None and last is not None and last < first:
             raise InvalidInputError(f"end {last} is before start {first}")
         if not self.fs.isdir(self.root):
-            raise LakeError(f"there is no lake at {self.location!r} (no such folder); sync_lake creates one")
-        tz = self.tz()
+            raise InvalidInputError(f"there is no lake at {self.location!r} (no such folder); sync_lake creates one")
+        recorded = self.recorded_query()
+        tz = None if recorded is None else recorded.get("tz")
         dates = [d for d in self.dates() if (first is None or d >= first) and (last is None or d <= last)]
         if not dates:
             return to_frame([], tz)
+        with ThreadPoolExecutor(8) as pool:  # footers only; concurrent for object stores' latency
+            for info in pool.map(self.partition_info, dates):
+                if info.metadata["query"] != recorded:
+                    raise LakeError(
+                        f"partition {self.partition_path(info.date)} holds {_describe(info.metadata['query'])}, "
+                        f"but the lake holds {_describe(recorded or {})}; re-sync that date"
+                    )
         dataset = pa_ds.dataset(
             [self.partition_path(d) for d in dates],
             schema=_file_schema(tz).append(pa.field("date", pa.date32())),
@@ -248,8 +308,6 @@ class Lake:
         try:
             table = dataset.to_table()
         except (OSError, pa.ArrowException) as exc:
-            for date in dates:
-                self.partition_info(date)  # names the broken partition
             raise LakeError(f"lake {self.location!r} could not be read: {exc}") from None
         return to_frame([table.select(arrow_schema(tz).names)], tz)
 
@@ -274,8 +332,9 @@ def read_lake(lake: Any, start: Any = None, end: Any = None) -> pd.DataFrame:
         start, end: optional inclusive date bounds (``"YYYY-MM-DD"`` or ``date``).
 
     Raises:
-        LakeError: there is no lake at that location, or a partition is
-            unreadable (the message names it).
+        InvalidInputError: there is no lake at that location.
+        LakeError: a partition is unreadable, was not written by nxframe or
+            holds another query (the message names it).
     """
     return Lake(lake).read(start, end)
 
@@ -297,9 +356,12 @@ def sync_lake(
 ) -> pd.DataFrame:
     """Bring a lake up to date for ``start``..``end``; safe to re-run at any time.
 
-    Dates without a partition are fetched; dates from ``refresh_days`` days
-    before today onwards are fetched again (costs may still settle, the day
-    may still grow); the rest are skipped. With ``verify=True`` each skipped
+    Dates without a partition are fetched; dates from ``today - refresh_days``
+    through today are fetched again (costs may still settle, today is still
+    growing); older dates are skipped, and so are dates after today (nothing
+    to fetch yet: a zero-row partition would claim a day without calls).
+    "Today" is in the lake's ``tz`` when it has one, else this machine's.
+    A damaged partition is fetched again. With ``verify=True`` each skipped
     date's row count is compared with the API's ``totalRow`` (one small
     request) and drifted dates are fetched again. One failed date does not
     stop the others: it is reported with ``action="failed"`` and fetched by
@@ -336,22 +398,29 @@ def sync_lake(
         today = _today(query.tz)
         present = set(store.dates())
         plan: dict[dt.date, str] = {}
+        outcome: dict[dt.date, tuple[str, int | None, str | None]] = {}
         for date in query.dates():
-            if date not in present:
+            if date > today:  # nothing to fetch yet; a zero-row file would claim "no calls"
+                outcome[date] = ("skipped", None, None)
+            elif date not in present:
                 plan[date] = "fetched"
             elif date >= today - dt.timedelta(days=refresh_days):
                 plan[date] = "refreshed"
             else:
-                plan[date] = "skipped"
-        if verify:
-            skipped = [d for d, action in plan.items() if action == "skipped"]
-            for date, (lake_rows, api_rows) in _compare(store, client, query, skipped).items():
-                if lake_rows != api_rows:
+                try:
+                    outcome[date] = ("skipped", store.partition_info(date).rows, None)
+                except LakeError as exc:  # a damaged partition is repaired by fetching the date again
+                    log.warning("%s; fetching it again", exc)
                     plan[date] = "refreshed"
-        outcome: dict[dt.date, tuple[str, int | None, str | None]] = {
-            date: ("skipped", store.partition_info(date).rows, None) for date, a in plan.items() if a == "skipped"
-        }
-        wanted = [date for date, action in plan.items() if action != "skipped"]
+        if verify:
+            skipped = [date for date, (action, _, _) in outcome.items() if action == "skipped" and date <= today]
+            for date, counted in _compare(store, client, query, skipped).items():
+                if isinstance(counted, BaseException):
+                    outcome[date] = ("failed", None, f"{type(counted).__name__}: {counted}")
+                elif counted[0] != counted[1]:
+                    del outcome[date]
+                    plan[date] = "refreshed"
+        wanted = sorted(plan)
         with progress_reporter(progress, description="sync") as reporter:
             for result in fetch_dates(client.transport, query, wanted, progress=reporter.callback):
                 if result.error is None:
@@ -383,8 +452,11 @@ def check_lake(lake: Any, start: Any, end: Any, *, client: Any = None) -> pd.Dat
     """Compare each date's partition with the API's ``totalRow`` (one ``pageSize=1`` request a date).
 
     Returns:
-        One row per date: ``date``, ``lake_rows`` (null when missing),
-        ``api_rows``, ``status`` (match | drift | missing).
+        One row per date: ``date``, ``lake_rows`` (null when missing or
+        unreadable), ``api_rows``, ``status`` (match | drift | missing).
+
+    Raises:
+        ApiError: the API could not be asked for a date's count (after retries).
     """
     from .client import Client
 
@@ -406,8 +478,14 @@ def check_lake(lake: Any, start: Any, end: Any, *, client: Any = None) -> pd.Dat
         if own:
             client.close()
     dates = sorted(counts)
-    lake_rows = [counts[d][0] for d in dates]
-    api_rows = [counts[d][1] for d in dates]
+    pairs = []
+    for date in dates:
+        counted = counts[date]
+        if isinstance(counted, BaseException):  # without the API's count there is nothing to compare
+            raise counted
+        pairs.append(counted)
+    lake_rows = [have for have, _ in pairs]
+    api_rows = [api for _, api in pairs]
     status = [
         "missing" if have is None else ("match" if have == api else "drift")
         for have, api in zip(lake_rows, api_rows, strict=True)
@@ -424,14 +502,26 @@ def check_lake(lake: Any, start: Any, end: Any, *, client: Any = None) -> pd.Dat
 
 def _compare(
     store: Lake, client: Any, query: CdrQuery, dates: Iterable[dt.date]
-) -> dict[dt.date, tuple[int | None, int]]:
-    """(rows in the lake or ``None``, the API's ``totalRow``) per date, asked concurrently."""
+) -> dict[dt.date, tuple[int | None, int] | NxframeError]:
+    """(rows in the lake or ``None``, the API's ``totalRow``) per date, asked concurrently.
+
+    A date whose count cannot be had gets its error instead, so one bad date
+    does not hide the others.
+    """
     present = set(store.dates())
     dates = list(dates)
 
-    def one(date: dt.date) -> tuple[dt.date, tuple[int | None, int]]:
-        have = store.partition_info(date).rows if date in present else None
-        return date, (have, count_rows(client.transport, query, date))
+    def one(date: dt.date) -> tuple[dt.date, tuple[int | None, int] | NxframeError]:
+        have = None
+        if date in present:
+            try:
+                have = store.partition_info(date).rows
+            except LakeError as exc:  # a damaged partition counts as absent: a sync fetches it again
+                log.warning("%s", exc)
+        try:
+            return date, (have, count_rows(client.transport, query, date))
+        except NxframeError as exc:
+            return date, exc
 
     if not dates:
         return {}

@@ -176,7 +176,13 @@ def _scan(
 
     tracker.add_pages(1)
     first = requests.submit(get, 1).result()
-    page_count = math.ceil(first.total_row / query.page_size)
+    size = query.page_size
+    rows = first.table.num_rows
+    if 0 < rows < min(size, first.total_row):
+        # The server answered with smaller pages than asked (a cap it does not document): page by its size.
+        log.warning("%s: asked for %d rows a page, NXCloud sends %d; paging by %d", date, size, rows, rows)
+        size = rows
+    page_count = math.ceil(first.total_row / size)
     tracker.add_pages(max(page_count - 1, 0))
     rest = [requests.submit(get, page) for page in range(2, page_count + 1)]
     try:

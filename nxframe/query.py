@@ -151,6 +151,8 @@ def _page_size(value: Any) -> int:
 def _zone(value: Any) -> str | None:
     if value is None:
         return None
+    if isinstance(value, zoneinfo.ZoneInfo) and value.key:
+        value = value.key
     if isinstance(value, str) and value:
         try:
             zoneinfo.ZoneInfo(value)
@@ -158,4 +160,4 @@ def _zone(value: Any) -> str | None:
             pass
         else:
             return value
-    raise InvalidInputError(f"tz must be an IANA zone name such as 'Asia/Shanghai', not {value!r}")
+    raise InvalidInputError(f"tz must be an IANA zone name such as 'Asia/Shanghai' (or its ZoneInfo), not {value!r}")

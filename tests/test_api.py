@@ -83,3 +83,12 @@ def test_import_does_not_load_the_heavy_edges() -> None:
     code = f"import sys, nxframe; print(sorted(m for m in {edges!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_errors_keep_their_context_through_pickling() -> None:
+    import pickle
+
+    schema = pickle.loads(pickle.dumps(nxframe.SchemaError("too long", column="call_price", row_id=7, value="1e20")))
+    assert (schema.column, schema.row_id, schema.value, str(schema)) == ("call_price", 7, "1e20", "too long")
+    api = pickle.loads(pickle.dumps(nxframe.AuthError("refused", code=1003, message="invalid signature")))
+    assert (type(api), api.code, api.message) == (nxframe.AuthError, 1003, "invalid signature")

@@ -126,3 +126,26 @@ def test_sync_exits_1_when_a_date_failed(sim: Simulator, tmp_path: Path) -> None
     assert result.returncode == 1
     assert "failed" in result.stdout and "ParameterError" in result.stdout
     assert result.stdout.count("fetched") >= 2
+
+
+def test_simulate_prints_the_port_it_bound() -> None:
+    """`nxframe simulate --port 0` binds a free port first, then prints the environment that reaches it."""
+    import nxframe
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nxframe", "simulate", "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        lines = [process.stdout.readline() for _ in range(4)]
+        env = dict(line.strip().removeprefix("export ").split("=", 1) for line in lines[1:4])
+        assert not env["NXCLOUD_BASE_URL"].endswith(":0")
+        with nxframe.Client(
+            env["NXCLOUD_ACCESS_KEY"], env["NXCLOUD_ACCESS_SECRET"], base_url=env["NXCLOUD_BASE_URL"]
+        ) as c:
+            assert len(c.fetch_cdr(DAY, progress=False)) > 0
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()

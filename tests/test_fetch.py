@@ -195,3 +195,11 @@ def test_module_level_fetch_uses_the_environment(sim: Simulator, monkeypatch: py
         monkeypatch.setenv(name, value)
     df = nxframe.fetch_cdr(dt.date(2024, 3, 5), progress=False)
     pd.testing.assert_frame_equal(df, sim.ground_truth(DAY))
+
+
+def test_a_server_that_caps_its_page_size_is_paged_by_its_size() -> None:
+    with Simulator(seed=7, max_page_size=300) as capped, capped.client() as c:
+        capped.set_rows(DAY, 1000)
+        df = c.fetch_cdr(DAY, progress=False)
+        pd.testing.assert_frame_equal(df, capped.ground_truth(DAY))
+        assert sorted(r.body["page"] for r in capped.requests if r.body) == [1, 2, 3, 4]

@@ -141,3 +141,21 @@ def test_the_readme_lists_every_bad_input() -> None:
         assert what in section, f"README's bad input table lacks {what!r}"
         assert words in section, f"README's bad input table lacks the message for {what!r}"
         assert error.__name__ in section
+
+
+def test_a_progress_that_is_not_a_callable_is_refused(sim: Simulator, client: nxframe.Client) -> None:
+    with pytest.raises(nxframe.InvalidInputError, match="progress must be"):
+        client.fetch_cdr("2024-03-05", progress="yes")  # type: ignore[arg-type]
+    assert sim.requests == []
+
+
+def test_a_base_url_with_a_password_is_refused() -> None:
+    with pytest.raises(nxframe.InvalidInputError, match="user name or password"):
+        nxframe.Client("key", "secret", base_url="https://user:pw@api2.nxcloud.com")
+
+
+def test_tz_may_be_a_zoneinfo(sim: Simulator, client: nxframe.Client) -> None:
+    import zoneinfo
+
+    df = client.fetch_cdr("2024-03-05", tz=zoneinfo.ZoneInfo("Asia/Shanghai"), progress=False)
+    assert str(df["start_time"].dtype) == "timestamp[s, tz=Asia/Shanghai][pyarrow]"

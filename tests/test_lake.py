@@ -60,6 +60,9 @@ def test_each_file_carries_metadata_but_no_secret(sim: Simulator, month_lake: Pa
     assert metadata["rows"] == metadata["total_row"] == len(sim.records("2024-02-05"))
     assert metadata["query"] == {"did_number": None, "call_number": None, "call_type": None, "tz": None}
     assert dt.datetime.fromisoformat(metadata["fetched_at"]).tzinfo is not None
+    flat = pq.read_schema(part).metadata
+    assert flat[b"nxframe.version"] == nxframe.__version__.encode()
+    assert int(flat[b"nxframe.rows"]) == metadata["rows"] and b"nxframe.fetched_at" in flat
     signs = {r.headers["sign"] for r in sim.requests}
     for path in month_lake.rglob("*"):
         if path.is_file():
@@ -287,7 +290,60 @@ def test_a_killed_sync_leaves_only_complete_partitions(sim: Simulator, tmp_path:
 
 
 def test_reading_a_lake_that_does_not_exist_says_so(tmp_path: Path) -> None:
-    with pytest.raises(nxframe.LakeError, match="no lake at"):
+    with pytest.raises(nxframe.InvalidInputError, match="no lake at"):
         nxframe.read_lake(tmp_path / "typo")
     (tmp_path / "empty").mkdir()
     assert nxframe.read_lake(tmp_path / "empty").empty
+
+
+def test_dates_after_today_are_not_persisted(sim: Simulator, client: nxframe.Client, tmp_path: Path) -> None:
+    """A zero-row partition means "no calls that day"; a future day has not happened yet."""
+    lake = tmp_path / "lake"
+    today = dt.date.today()
+    result = nxframe.sync_lake(lake, today - dt.timedelta(days=1), today + dt.timedelta(days=2), client=client)
+    assert result["action"].tolist() == ["fetched", "fetched", "skipped", "skipped"]
+    assert result["rows"].isna().tolist() == [False, False, True, True]
+    client.fetch_cdr(today, today + dt.timedelta(days=1), lake=lake, progress=False)
+    assert Lake(lake).dates() == [today - dt.timedelta(days=1), today]
+    month = f"{today:%Y-%m}"
+    last = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+    if today < last:
+        assert not nxframe.monthly_report(lake, month).complete
+
+
+def test_a_damaged_partition_is_fetched_again_by_the_next_sync(
+    sim: Simulator, client: nxframe.Client, month_lake: Path
+) -> None:
+    part = month_lake / "date=2024-02-12" / "part-0.parquet"
+    part.write_bytes(part.read_bytes()[: len(part.read_bytes()) // 2])
+    checked = nxframe.check_lake(month_lake, "2024-02-11", "2024-02-13", client=client)
+    assert checked["status"].tolist() == ["match", "missing", "match"]
+    result = nxframe.sync_lake(month_lake, *MONTH, client=client)
+    assert result[result["action"] != "skipped"]["date"].tolist() == [dt.date(2024, 2, 12)]
+    pd.testing.assert_frame_equal(nxframe.read_lake(month_lake), sim.ground_truth(*MONTH))
+
+
+def test_verify_reports_a_date_it_could_not_count_and_syncs_the_rest(sim: Simulator, month_lake: Path) -> None:
+    sim.add_calls("2024-02-20", 2)
+    sim.faults.add("http_500", times=None, date="2024-02-03")
+    with sim.client(max_retries=0) as impatient:
+        result = nxframe.sync_lake(month_lake, *MONTH, client=impatient, verify=True)
+    actions = dict(zip(result["date"], result["action"], strict=True))
+    assert actions[dt.date(2024, 2, 3)] == "failed"
+    assert actions[dt.date(2024, 2, 20)] == "refreshed"
+    assert list(actions.values()).count("skipped") == 27
+
+
+def test_a_folder_nxframe_did_not_write_is_refused(sim: Simulator, client: nxframe.Client, tmp_path: Path) -> None:
+    foreign = tmp_path / "foreign" / "date=2024-02-01"
+    foreign.mkdir(parents=True)
+    pq.write_table(pa.table({"id": [1, 2], "call_price": [0.1, 0.2]}), foreign / "part-0.parquet")
+    before = (foreign / "part-0.parquet").read_bytes()
+    with pytest.raises(nxframe.LakeError, match="not written by nxframe"):
+        nxframe.read_lake(tmp_path / "foreign")
+    with pytest.raises(nxframe.LakeError, match="not written by nxframe"):
+        client.fetch_cdr("2024-02-01", lake=tmp_path / "foreign", progress=False)
+    with pytest.raises(nxframe.LakeError, match="not written by nxframe"):
+        nxframe.sync_lake(tmp_path / "foreign", "2024-02-01", "2024-02-02", client=client)
+    assert (foreign / "part-0.parquet").read_bytes() == before
+    assert sim.requests == []

@@ -97,6 +97,8 @@ class Simulator:
             :mod:`nxframe.simulator.data`); ``False`` sends only the documented shape.
         latency: seconds to wait before each answer.
         clock_offset: seconds the server's clock is ahead of this machine's.
+        max_page_size: answer at most this many rows a page whatever ``pageSize``
+            asks (a cap a real server might apply without saying so).
 
     Dates after the server's today have no calls yet.
     """
@@ -115,11 +117,13 @@ class Simulator:
         quirks: bool = True,
         latency: float = 0.0,
         clock_offset: float = 0.0,
+        max_page_size: int | None = None,
     ) -> None:
         self.access_key = access_key
         self.access_secret = access_secret
         self.latency = latency
         self.clock_offset = clock_offset
+        self.max_page_size = max_page_size
         self.generator = CallGenerator(seed, rows_per_day, quirks)
         self.faults = FaultPlan()
         self.requests: list[RequestLog] = []
@@ -149,15 +153,6 @@ class Simulator:
         """Stop serving."""
         if self._server is not None:
             self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def serve_forever(self) -> None:
-        """Serve in this thread until interrupted (``nxframe simulate``)."""
-        self._server = _Server(("127.0.0.1", self._port), _Handler, self)
-        try:
-            self._server.serve_forever()
-        finally:
             self._server.server_close()
             self._server = None
 
@@ -327,7 +322,8 @@ class Simulator:
     def _answer(self, body: dict[str, Any], skew: int) -> bytes:
         date = parse_date(body["date"])
         filters = _Filters(body.get("didNumber"), body.get("callNumber"), body.get("type"))
-        return self._page_body(date, filters, body["page"], body["pageSize"], skew)
+        size = body["pageSize"] if self.max_page_size is None else min(body["pageSize"], self.max_page_size)
+        return self._page_body(date, filters, body["page"], size, skew)
 
     def _act(self, handler: _Handler, fault: Fault, code: int, body: dict[str, Any] | None) -> int | None:
         """Act out ``fault``: the HTTP status sent (0 when none was), or ``None`` to answer normally."""

@@ -254,24 +254,9 @@ class Lake:
         try:
             with self.fs.open(path, "rb") as handle:
                 footer = pq.ParquetFile(handle).metadata
-            schema = footer.schema.to_arrow_schema()
         except (OSError, pa.ArrowException) as exc:
             raise LakeError(f"partition {path} is unreadable ({exc}); sync the date again to replace it") from None
-        try:
-            metadata = json.loads((footer.metadata or {})[METADATA_KEY])
-        except (KeyError, ValueError):
-            raise LakeError(
-                f"{path} was not written by nxframe (no nxframe metadata); use another lake folder"
-            ) from None
-        query = metadata.get("query") if isinstance(metadata, dict) else None
-        if not isinstance(query, dict):
-            raise LakeError(f"{path} records no query; use another lake folder")
-        if not _same_columns(schema, _file_schema(query.get("tz"))):
-            raise LakeError(
-                f"partition {path} does not have the lake's schema (found {_columns(schema)}); "
-                "sync the date again to replace it"
-            )
-        return PartitionInfo(date, footer.num_rows, metadata)
+        return _checked(date, path, footer)
 
     def tz(self) -> str | None:
         recorded = self.recorded_query()
@@ -290,26 +275,54 @@ class Lake:
         dates = [d for d in self.dates() if (first is None or d >= first) and (last is None or d <= last)]
         if not dates:
             return to_frame([], tz)
-        with ThreadPoolExecutor(8) as pool:  # footers only; concurrent for object stores' latency
-            for info in pool.map(self.partition_info, dates):
-                if info.metadata["query"] != recorded:
-                    raise LakeError(
-                        f"partition {self.partition_path(info.date)} holds {_describe(info.metadata['query'])}, "
-                        f"but the lake holds {_describe(recorded or {})}; re-sync that date"
-                    )
+        paths = [self.partition_path(d) for d in dates]
         dataset = pa_ds.dataset(
-            [self.partition_path(d) for d in dates],
+            paths,
             schema=_file_schema(tz).append(pa.field("date", pa.date32())),
             format="parquet",
             filesystem=self.fs,
             partitioning=pa_ds.partitioning(pa.schema([("date", pa.date32())]), flavor="hive"),
             partition_base_dir=self.root,
         )
+        # Every footer is checked before the scan, which then reuses the footers the fragments hold.
+        for date, path, fragment in zip(dates, paths, dataset.get_fragments(), strict=True):
+            try:
+                footer = fragment.metadata
+            except (OSError, pa.ArrowException) as exc:
+                raise LakeError(f"partition {path} is unreadable ({exc}); sync the date again to replace it") from None
+            info = _checked(date, path, footer)
+            if info.metadata["query"] != recorded:
+                raise LakeError(
+                    f"partition {path} holds {_describe(info.metadata['query'])}, "
+                    f"but the lake holds {_describe(recorded or {})}; sync that date again"
+                )
         try:
             table = dataset.to_table()
         except (OSError, pa.ArrowException) as exc:
             raise LakeError(f"lake {self.location!r} could not be read: {exc}") from None
         return to_frame([table.select(arrow_schema(tz).names)], tz)
+
+
+def _checked(date: dt.date, path: str, footer: pq.FileMetaData) -> PartitionInfo:
+    """A partition's facts from its footer, once it proves to be nxframe's, with its query's columns.
+
+    Raises:
+        LakeError: the footer has no nxframe record, or other columns than its query gives.
+    """
+    try:
+        metadata = json.loads((footer.metadata or {})[METADATA_KEY])
+    except (KeyError, ValueError):
+        raise LakeError(f"{path} was not written by nxframe (no nxframe metadata); use another lake folder") from None
+    query = metadata.get("query") if isinstance(metadata, dict) else None
+    if not isinstance(query, dict):
+        raise LakeError(f"{path} records no query; use another lake folder")
+    schema = footer.schema.to_arrow_schema()
+    if not _same_columns(schema, _file_schema(query.get("tz"))):
+        raise LakeError(
+            f"partition {path} does not have the lake's schema (found {_columns(schema)}); "
+            "sync the date again to replace it"
+        )
+    return PartitionInfo(date, footer.num_rows, metadata)
 
 
 def _describe(filters: dict[str, Any]) -> str:

@@ -559,17 +559,7 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
         started = time.perf_counter()
         frame: pd.DataFrame | None = None
         try:
-            frame = client.fetch_cdr(
-                query.start,
-                query.end,
-                did_number=query.did_number,
-                call_number=query.call_number,
-                call_type=query.call_type,
-                page_size=query.page_size,
-                tz=query.tz,
-                lake=lake,
-                progress=self._on_progress,
-            )
+            frame = client.fetch_query(query, lake=lake, progress=self._on_progress)
             summary = summarize(frame)
             self.output.outputs = _outputs(_bundles(frame, summary))
             self.df, self.summary = frame, summary

@@ -234,7 +234,7 @@ def test_threaded_false_fetches_inside_the_click(sim: Simulator, client: nxframe
 
 def test_an_unexpected_exception_is_kept_in_last_error_and_shown_as_one_line(sim: Simulator) -> None:
     class BrokenClient(nxframe.Client):
-        def fetch_cdr(self, *args: object, **kwargs: object) -> pd.DataFrame:
+        def fetch_query(self, *args: object, **kwargs: object) -> pd.DataFrame:
             raise RuntimeError("disk on fire")
 
     with BrokenClient(sim.access_key, sim.access_secret, base_url=sim.base_url) as client:

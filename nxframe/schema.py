@@ -3,13 +3,22 @@
 ``COLUMNS`` yields the Arrow schema, the pandas dtypes, the wire schema the
 page decoder reads, the README's column table and the CLI's help. Change a
 column here and every one of them follows.
+
+Two types per column, on purpose: the *storage* type (:meth:`Column.arrow_type`,
+what decode, pages and the lake's Parquet files hold: ``date32`` and
+``timestamp[s]`` so DuckDB, Spark and Polars see DATE and TIMESTAMP) and the
+*frame* type (:meth:`Column.pandas_dtype`). The frame's three temporal columns
+are numpy ``datetime64[s]``, not Arrow-backed: on pandas 3.1 Arrow dates make
+``df[df.date == "2024-03-01"]`` silently empty and ``.loc["2024-03"]``,
+``to_json`` and merges with datetime64 columns raise (FACTS.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypeAlias
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -18,6 +27,7 @@ __all__ = [
     "DECIMAL",
     "Column",
     "Kind",
+    "PandasDtype",
     "arrow_schema",
     "column",
     "empty_table",
@@ -29,6 +39,9 @@ __all__ = [
 DECIMAL = pa.decimal128(18, 6)
 #: Code columns are stored dictionary-encoded and read as pandas categoricals.
 DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+
+#: What a frame column's dtype can be: numpy datetimes, tz-aware datetimes, categoricals, Arrow.
+PandasDtype: TypeAlias = np.dtype[np.datetime64] | pd.DatetimeTZDtype | pd.CategoricalDtype | pd.ArrowDtype
 
 Kind = Literal["date", "id", "int", "text", "code", "time", "decimal", "extra"]
 
@@ -66,12 +79,24 @@ class Column:
             "extra": pa.string(),
         }[self.kind]
 
+    def pandas_dtype(self, tz: str | None = None) -> PandasDtype:
+        """The column's dtype in the DataFrame (not in the lake: see the module docstring)."""
+        if self.kind == "date":
+            return np.dtype("datetime64[s]")
+        if self.kind == "time":
+            return np.dtype("datetime64[s]") if tz is None else pd.DatetimeTZDtype("s", tz)
+        if self.kind == "code":
+            return pd.CategoricalDtype(list(self.labels))
+        return pd.ArrowDtype(self.arrow_type(tz))
+
     def type_label(self, tz: str | None = None) -> str:
-        """How the README and ``--help`` name the type."""
+        """How the README and ``--help`` name the frame's type."""
         if self.kind == "code":
             return "category: " + ", ".join(f"`{label}`" for label in self.labels)
+        if self.kind == "date":
+            return "datetime64[s] (midnight; Parquet DATE in the lake)"
         if self.kind == "time":
-            return "timestamp[s] (tz-aware when `tz` is given)"
+            return "datetime64[s] (`datetime64[s, tz]` when `tz` is given)"
         return str(self.arrow_type(tz))
 
 
@@ -110,15 +135,15 @@ def arrow_schema(tz: str | None = None) -> pa.Schema:
     return pa.schema([pa.field(c.name, c.arrow_type(tz)) for c in COLUMNS])
 
 
-def pandas_dtypes(tz: str | None = None) -> dict[str, object]:
-    """The dtype of each DataFrame column; codes are categoricals with their labels first."""
-    dtypes: dict[str, object] = {}
-    for c in COLUMNS:
-        if c.kind == "code":
-            dtypes[c.name] = pd.CategoricalDtype(list(c.labels))
-        else:
-            dtypes[c.name] = pd.ArrowDtype(c.arrow_type(tz))
-    return dtypes
+def pandas_dtypes(tz: str | None = None) -> dict[str, PandasDtype]:
+    """The dtype of each DataFrame column, in column order.
+
+    Codes are categoricals with their documented labels (a frame holding an
+    undocumented code has it as an extra category after them); the temporal
+    columns are numpy ``datetime64[s]``, the times ``datetime64[s, tz]`` with
+    ``tz``; everything else is ``pd.ArrowDtype`` of the storage type.
+    """
+    return {c.name: c.pandas_dtype(tz) for c in COLUMNS}
 
 
 def empty_table(tz: str | None = None) -> pa.Table:

@@ -46,9 +46,12 @@ def truth_frame(days: Iterable[tuple[dt.date, list[dict[str, Any]]]], tz: str | 
             series[c.name] = pd.Series(pd.Categorical(values[c.name], categories=labels + others))
         else:
             array = pa.array(values[c.name], c.arrow_type(None))
+            if c.kind == "date":
+                array = array.cast(pa.timestamp("s"))
             if c.kind == "time" and tz is not None:
                 array = pa.compute.assume_timezone(array, tz)
-            series[c.name] = pd.Series(array, dtype=pd.ArrowDtype(array.type))
+            # The frame's dtype comes from the column table, never written here by hand.
+            series[c.name] = pd.Series(array, dtype=pd.ArrowDtype(array.type)).astype(c.pandas_dtype(tz))
     return pd.DataFrame(series)
 
 

@@ -52,9 +52,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ._version import __version__
-from .errors import InvalidInputError
-from .lake import Lake
+from .._version import __version__
+from ..errors import InvalidInputError
+from ..lake import Lake
+from .tables import arrow_columns
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -391,32 +392,7 @@ def monthly_report(source: Source, month: str) -> Report:
 
 
 def _frame_table(frame: pd.DataFrame) -> pa.Table:
-    """The columns a report reads, as Arrow arrays of known types; refuses floats for money.
-
-    Raises:
-        InvalidInputError: a column is missing or cannot be read as its type.
-    """
-    absent = [name for name in _NEEDED if name not in frame.columns]
-    if absent:
-        raise InvalidInputError(
-            f"the DataFrame lacks {', '.join(absent)}; pass a DataFrame from nxframe.fetch_cdr or read_lake"
-        )
-    arrays = {}
-    for name, wanted in _NEEDED.items():
-        try:
-            array = pa.chunked_array(pa.Table.from_pandas(frame[[name]], preserve_index=False).column(0))
-        except (pa.ArrowException, TypeError, ValueError) as exc:
-            raise InvalidInputError(f"column {name!r} cannot be read as {wanted}: {exc}") from None
-        if pa.types.is_decimal(wanted) and pa.types.is_floating(array.type):
-            raise InvalidInputError(
-                f"column {name!r} holds floats ({array.type}), which cannot carry money exactly; "
-                "use the decimal columns fetch_cdr/read_lake return"
-            )
-        try:
-            arrays[name] = array if array.type == wanted else array.cast(wanted)
-        except (pa.ArrowException, TypeError, ValueError) as exc:
-            raise InvalidInputError(f"column {name!r} cannot be read as {wanted}: {exc}") from None
-    return pa.table(arrays)
+    return arrow_columns(frame, _NEEDED)
 
 
 def _build(

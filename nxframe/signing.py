@@ -2,12 +2,19 @@
 
 The server hashes the exact JSON text it received, so the caller must
 serialise the body once, sign those bytes and send those same bytes.
+
+:func:`sign` takes the access secret as a :class:`~nxframe.redaction.Secret`
+and is the only code that calls ``Secret.reveal()``: the plain secret exists
+only inside this function, for the length of one hash.
 """
 
 from __future__ import annotations
 
 import hashlib
 from typing import Literal
+
+from .errors import InvalidInputError
+from .redaction import Secret
 
 __all__ = ["ALGORITHMS", "Algorithm", "sign", "string_to_sign"]
 
@@ -36,13 +43,34 @@ def sign(
     biz_type: str,
     ts: str,
     body: str | None,
-    access_secret: str,
+    access_secret: Secret,
     algorithm: Algorithm = "md5",
 ) -> str:
-    """The lowercase hex digest NXCloud expects in the ``sign`` header."""
+    """The lowercase hex digest NXCloud expects in the ``sign`` header.
+
+    Raises:
+        InvalidInputError: the text cannot be encoded (a lone surrogate); the
+            error holds neither the text nor the secret.
+    """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"algorithm must be one of {ALGORITHMS}, not {algorithm!r}")
+    if not isinstance(access_secret, Secret):
+        raise TypeError("access_secret must be a nxframe.redaction.Secret, so it never travels as a plain str")
     text = string_to_sign(
-        access_key=access_key, action=action, biz_type=biz_type, ts=ts, body=body, access_secret=access_secret
+        access_key=access_key,
+        action=action,
+        biz_type=biz_type,
+        ts=ts,
+        body=body,
+        access_secret=access_secret.reveal(),
     )
-    return hashlib.new(algorithm, text.encode("utf-8")).hexdigest()
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        data = None  # raised below, outside this block: the UnicodeEncodeError's .object is the string-to-sign
+    if data is None:
+        raise InvalidInputError(
+            "the request cannot be signed: a header, the body or the secret holds a lone surrogate "
+            "(not valid Unicode); check NXCLOUD_ACCESS_KEY and NXCLOUD_ACCESS_SECRET"
+        )
+    return hashlib.new(algorithm, data).hexdigest()

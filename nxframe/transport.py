@@ -186,7 +186,7 @@ class Transport:
             biz_type=BIZ_TYPE,
             ts=ts,
             body=data.decode("utf-8"),
-            access_secret=settings.access_secret.reveal(),
+            access_secret=settings.access_secret,
             algorithm=settings.algorithm,
         )
         return headers

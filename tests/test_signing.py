@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from nxframe.errors import InvalidInputError
+from nxframe.redaction import Secret
 from nxframe.signing import sign, string_to_sign
 
 NXCLOUD = {"access_key": "fme2na3kdi3ki", "ts": "1655710885431", "biz_type": "1", "action": "send"}
 SECRET = "abciiiko2k3"
+KEY = Secret(SECRET)
 CDR = {"access_key": "fme2na3kdi3ki", "ts": "1655710885431", "biz_type": "4", "action": "cdr"}
 CDR_BODY = '{"date":"2022-08-23","page":1,"pageSize":10,"type":0}'
 
@@ -21,7 +24,7 @@ CDR_BODY = '{"date":"2022-08-23","page":1,"pageSize":10,"type":0}'
     ],
 )
 def test_nxcloud_published_md5_examples(body: str, expected: str) -> None:
-    assert sign(**NXCLOUD, body=body, access_secret=SECRET) == expected
+    assert sign(**NXCLOUD, body=body, access_secret=KEY) == expected
 
 
 def test_the_signed_string_is_sorted_headers_then_body_then_secret() -> None:
@@ -32,13 +35,13 @@ def test_the_signed_string_is_sorted_headers_then_body_then_secret() -> None:
 
 
 def test_no_body_leaves_the_body_part_out() -> None:
-    assert sign(**NXCLOUD, body=None, access_secret=SECRET) == "884afe159e39b6c88a0d6102ca97d704"
+    assert sign(**NXCLOUD, body=None, access_secret=KEY) == "884afe159e39b6c88a0d6102ca97d704"
     assert "&body=" not in string_to_sign(**NXCLOUD, body=None, access_secret=SECRET)
 
 
 def test_sha256_of_the_first_example() -> None:
     expected = "e0eec2c99ef80f269a82795e2223f618ebfc0616c8b6c8c7d438021ec38ad0eb"
-    assert sign(**NXCLOUD, body='{"name":"牛小信","id":10001}', access_secret=SECRET, algorithm="sha256") == expected
+    assert sign(**NXCLOUD, body='{"name":"牛小信","id":10001}', access_secret=KEY, algorithm="sha256") == expected
 
 
 @pytest.mark.parametrize(
@@ -49,7 +52,7 @@ def test_sha256_of_the_first_example() -> None:
     ],
 )
 def test_the_did_cdr_request_example(algorithm: str, expected: str) -> None:
-    assert sign(**CDR, body=CDR_BODY, access_secret=SECRET, algorithm=algorithm) == expected  # type: ignore[arg-type]
+    assert sign(**CDR, body=CDR_BODY, access_secret=KEY, algorithm=algorithm) == expected  # type: ignore[arg-type]
 
 
 def test_the_body_nxframe_sends_is_the_one_in_the_known_answer() -> None:
@@ -65,4 +68,17 @@ def test_the_body_nxframe_sends_is_the_one_in_the_known_answer() -> None:
 
 def test_an_unknown_algorithm_is_refused() -> None:
     with pytest.raises(ValueError, match="md5"):
-        sign(**NXCLOUD, body=None, access_secret=SECRET, algorithm="sha1")  # type: ignore[arg-type]
+        sign(**NXCLOUD, body=None, access_secret=KEY, algorithm="sha1")  # type: ignore[arg-type]
+
+
+def test_a_plain_str_secret_is_refused() -> None:
+    with pytest.raises(TypeError, match="Secret"):
+        sign(**NXCLOUD, body=None, access_secret=SECRET)  # type: ignore[arg-type]
+
+
+def test_a_lone_surrogate_is_an_input_error_that_holds_no_string_to_sign() -> None:
+    with pytest.raises(InvalidInputError) as caught:
+        sign(**NXCLOUD, body='{"a":"\udcff"}', access_secret=KEY)
+    error = caught.value
+    assert error.__cause__ is None and error.__context__ is None
+    assert SECRET not in repr(error.args) and SECRET not in repr(vars(error))

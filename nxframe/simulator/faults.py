@@ -20,6 +20,37 @@ Kinds (``FaultPlan.add(kind, ...)``):
 ``overlap``            the page starts ``rows`` (default 3) rows early,
                        repeating the end of the previous page.
 =====================  =====================================================
+
+Hostile answers (DESIGN.md "What the client refuses from a server"):
+
+=====================  =====================================================
+``redirect_3NN``       HTTP 3NN (301, 302, 303, 307, 308) with
+                       ``Location: location`` (default
+                       ``http://127.0.0.1:9/api/did/cdr``; point it at a
+                       second simulator to prove nothing reaches it);
+                       ``no_location=True`` sends none.
+``drip``               the normal page, Content-Length exact, sent ``bytes``
+                       (default 1) at a time every ``interval`` s (0.2).
+``endless``            a page that never ends: no Content-Length, the first
+                       record repeated in 64 KiB blocks until the client
+                       hangs up (or ``seconds``, default 120, pass).
+``huge``               a complete, valid JSON body of ``size`` bytes
+                       (default 64 MiB) with an exact Content-Length.
+``gzip_bomb``          ``Content-Encoding: gzip``, about 1 MB on the wire,
+                       inflating to ``size`` bytes (default 1 GiB).
+``total_row``          the normal page with ``totalRow`` (and ``totalPage``)
+                       set to ``value`` (default ``10**12``; try ``-5``).
+``page_number``        the normal page with ``pageNumber`` set to ``value``
+                       (default: the page asked for plus one).
+``deep_nesting``       an undocumented field holding ``depth`` (1000) nested
+                       objects, in the first record (or in ``data``).
+``duplicate_key``      ``{"code":1003,"code":0,...}``; with ``where="record"``
+                       the first record carries ``"id"`` twice.
+``nan``                an undocumented field whose value is a bare ``NaN``
+                       (``value="Infinity"`` for that).
+=====================  =====================================================
+
+The hostile answers are built in :mod:`nxframe.simulator.hostile`.
 """
 
 from __future__ import annotations
@@ -46,7 +77,8 @@ TRANSIENT_KINDS: tuple[str, ...] = (
     "truncate",
 )
 _KIND = re.compile(
-    r"http_\d{3}|code_-?\d+|drop|timeout|truncate|malformed|data_null|list_not_list|missing_total_row|grow|shrink|overlap"
+    r"http_\d{3}|code_-?\d+|drop|timeout|truncate|malformed|data_null|list_not_list|missing_total_row|grow|shrink"
+    r"|overlap|redirect_3\d\d|drip|endless|huge|gzip_bomb|total_row|page_number|deep_nesting|duplicate_key|nan"
 )
 
 

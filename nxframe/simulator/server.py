@@ -6,63 +6,31 @@ signed header, the signature (md5 or sha256) over the exact body bytes, the
 with the documented codes. Its data comes from :class:`CallGenerator`, the
 same for a seed; :meth:`Simulator.ground_truth` returns what a correct client
 must produce. Faults are switched on through :attr:`Simulator.faults`.
-
-HTTP status of error codes: NXCloud's docs show only bodies, so the simulator
-answers API errors with HTTP 200 and the code in the body.
+The HTTP side (checking requests, acting out faults) is in
+:mod:`nxframe.simulator.handler`; this module holds the data.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
-import hmac
-import json
-import re
-import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from ..query import parse_date
-from ..signing import ALGORITHMS, sign
 from .data import CallGenerator, page_body, record_json
-from .faults import Fault, FaultPlan
+from .faults import FaultPlan
+from .handler import Handler, RequestLog, SimServer, handle
 from .truth import truth_frame
 
 if TYPE_CHECKING:
     from ..client import Client
 
 __all__ = ["RequestLog", "Simulator"]
-
-PATH = "/api/did/cdr"
-TS_WINDOW_MS = 60_000
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-MESSAGES = {
-    0: "Request successful",
-    -1: "Request failed",
-    1001: "missing common header",
-    1002: "Parameter error",
-    1003: "invalid signature",
-    1004: "timestamp expired",
-    1005: "no permission",
-}
-
-
-@dataclass(frozen=True)
-class RequestLog:
-    """One request the simulator received, for tests to inspect."""
-
-    at: float
-    headers: dict[str, str]
-    body: dict[str, Any] | None
-    code: int | None
-    status: int
-    fault: str | None
 
 
 @dataclass(frozen=True)
@@ -134,7 +102,7 @@ class Simulator:
         self._filtered: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
         self._versions: dict[dt.date, int] = {}
         self._lock = threading.RLock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: SimServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------
@@ -142,7 +110,7 @@ class Simulator:
     def start(self) -> Simulator:
         """Start serving in a background thread."""
         if self._server is None:
-            self._server = _Server(("127.0.0.1", self._port), _Handler, self)
+            self._server = SimServer(("127.0.0.1", self._port), self)
             self._thread = threading.Thread(
                 target=self._server.serve_forever, args=(0.05,), name="nxframe-simulator", daemon=True
             )
@@ -293,177 +261,19 @@ class Simulator:
             self._pages[key] = body
         return body
 
-    # -- one request -----------------------------------------------------------------
+    # -- one request (the HTTP side calls these) ----------------------------------
 
-    def _handle(self, handler: _Handler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length else b""
-        if self.latency:
-            time.sleep(self.latency)
-        if handler.path.split("?")[0] != PATH:
-            handler.reply(404, b'{"error":"not found"}')
-            return
-        code, body = self._check(handler, raw)
-        fault = self.faults.take(body.get("date") if body else None, body.get("page") if body else None)
-        status = None if fault is None else self._act(handler, fault, code, body)
-        if status is None:
-            status = 200
-            if code != 0 or body is None:
-                handler.reply(200, _error_body(code))
-            else:
-                skew = int(fault.options.get("rows", 3)) if fault is not None and fault.kind == "overlap" else 0
-                handler.reply(200, self._answer(body, skew))
-        shown = {k: handler.headers.get(k, "") for k in ("accessKey", "ts", "bizType", "action", "sign", "algorithm")}
+    def _handle(self, handler: Handler) -> None:
+        handle(self, handler)
+
+    def log(self, entry: RequestLog) -> None:
+        """Record one request in :attr:`requests`."""
         with self._lock:
-            self.requests.append(
-                RequestLog(time.time(), shown, body, code, status, None if fault is None else fault.kind)
-            )
+            self.requests.append(entry)
 
-    def _answer(self, body: dict[str, Any], skew: int) -> bytes:
+    def answer(self, body: dict[str, Any], skew: int = 0) -> bytes:
+        """The code-0 page body for a checked request body (``skew``: start that many rows early)."""
         date = parse_date(body["date"])
         filters = _Filters(body.get("didNumber"), body.get("callNumber"), body.get("type"))
         size = body["pageSize"] if self.max_page_size is None else min(body["pageSize"], self.max_page_size)
         return self._page_body(date, filters, body["page"], size, skew)
-
-    def _act(self, handler: _Handler, fault: Fault, code: int, body: dict[str, Any] | None) -> int | None:
-        """Act out ``fault``: the HTTP status sent (0 when none was), or ``None`` to answer normally."""
-        kind = fault.kind
-        if kind.startswith("http_"):
-            status = int(kind[5:])
-            retry_after = fault.options.get("retry_after", 1 if status == 429 else None)
-            extra = {} if retry_after is None else {"Retry-After": str(retry_after)}
-            handler.reply(status, f'{{"status":{status},"error":"simulated"}}'.encode(), extra)
-            return status
-        if kind.startswith("code_"):
-            handler.reply(200, _error_body(int(kind[5:])))
-            return 200
-        if kind == "drop":
-            handler.close_connection = True
-            handler.connection.shutdown(socket.SHUT_RDWR)
-            return 0
-        if kind == "timeout":
-            time.sleep(float(fault.options.get("seconds", 5.0)))
-            return None
-        if kind in ("grow", "shrink"):
-            if body is not None and code == 0:
-                rows = int(fault.options.get("rows", 5 if kind == "grow" else 3))
-                (self.add_calls if kind == "grow" else self.remove_calls)(body["date"], rows)
-            return None
-        if kind == "overlap":
-            return None
-        normal = self._answer(body, 0) if body is not None and code == 0 else _error_body(code)
-        if kind == "truncate":
-            handler.close_connection = True
-            handler.reply(200, normal[: len(normal) // 2], length=len(normal))
-            return 200
-        shapes = {
-            "malformed": normal[: max(len(normal) // 2, 1)],
-            "data_null": b'{"code":0,"message":"Request successful","data":null}',
-            "list_not_list": b'{"code":0,"message":"Request successful","data":{"totalRow":1,"pageNumber":1,'
-            b'"totalPage":1,"pageSize":10,"list":{}}}',
-            "missing_total_row": b'{"code":0,"message":"Request successful","data":{"pageNumber":1,"totalPage":1,'
-            b'"pageSize":10,"list":[]}}',
-        }
-        handler.reply(200, shapes[kind])
-        return 200
-
-    def _check(self, handler: _Handler, raw: bytes) -> tuple[int, dict[str, Any] | None]:
-        """The API's verdict on a request: (code, parsed body or ``None``)."""
-        headers = handler.headers
-        content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        needed = ("accessKey", "ts", "bizType", "action", "sign")
-        if any(not headers.get(name) for name in needed):
-            return 1001, None
-        if headers["accessKey"] != self.access_key or headers["bizType"] != "4" or headers["action"] != "cdr":
-            return 1005, None
-        ts = headers["ts"]
-        if not (ts.isdigit() and len(ts) == 13) or abs(int(self.now() * 1000) - int(ts)) > TS_WINDOW_MS:
-            return 1004, None
-        algorithm = headers.get("algorithm") or "md5"
-        if content_type != "application/json" or algorithm not in ALGORITHMS:
-            return 1003, None
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return 1003, None
-        expected = sign(
-            access_key=headers["accessKey"],
-            action=headers["action"],
-            biz_type=headers["bizType"],
-            ts=ts,
-            body=text if raw else None,
-            access_secret=self.access_secret,
-            algorithm=algorithm,  # type: ignore[arg-type]
-        )
-        if not hmac.compare_digest(expected, headers["sign"]):
-            return 1003, None
-        try:
-            body = json.loads(text)
-        except ValueError:
-            return 1002, None
-        return (0, body) if _valid_body(body) else (1002, None)
-
-
-def _valid_body(body: Any) -> bool:
-    if not isinstance(body, dict):
-        return False
-    date = body.get("date")
-    if not isinstance(date, str) or not _DATE.fullmatch(date):
-        return False
-    try:
-        dt.date.fromisoformat(date)
-    except ValueError:
-        return False
-
-    def integer(value: Any, low: int, high: int) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
-
-    if not integer(body.get("pageSize"), 1, 999) or not integer(body.get("page"), 1, 10**9):
-        return False
-    for name in ("didNumber", "callNumber"):
-        if name in body and not isinstance(body[name], str):
-            return False
-    return "type" not in body or integer(body["type"], 0, 1)
-
-
-def _error_body(code: int) -> bytes:
-    return json.dumps({"code": code, "data": None, "message": MESSAGES.get(code, "error")}).encode()
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], simulator: Simulator) -> None:
-        self.simulator = simulator
-        super().__init__(address, handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        """A client that hung up mid-answer is normal under fault injection; stay quiet."""
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def do_POST(self) -> None:
-        self.server.simulator._handle(self)
-
-    def do_GET(self) -> None:
-        self.reply(405, b'{"error":"use POST"}')
-
-    def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None, length: int | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json;charset=UTF-8")
-        self.send_header("Content-Length", str(len(body) if length is None else length))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def date_time_string(self, timestamp: float | None = None) -> str:
-        """``Date`` from the simulated server's clock, offset included."""
-        return email.utils.formatdate(self.server.simulator.now() if timestamp is None else timestamp, usegmt=True)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Silent: tests and the demo do not want a line per request."""

@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from .config import ClientSettings
+from .errors import InvalidInputError
 from .frames import to_frame
 from .pages import fetch_dates
 from .progress import ProgressOption, progress_reporter
@@ -30,7 +31,8 @@ class Client:
         base_url: default: env ``NXCLOUD_BASE_URL``, else ``https://api2.nxcloud.com``.
             Must be ``https://`` unless the host is loopback (the simulator).
         algorithm: ``"md5"`` (NXCloud's default) or ``"sha256"``.
-        timeout: seconds per HTTP request.
+        timeout: seconds for a whole HTTP request: connecting, sending and
+            reading the entire body (a server that drips bytes is cut off).
         max_retries: retries of a transient failure (connection, timeout,
             truncated body, HTTP 429/5xx, code -1) before giving up.
         concurrency: requests in flight at once, across pages and dates.
@@ -38,6 +40,11 @@ class Client:
             limit for this endpoint; its other CDR endpoints allow about 1/s).
         retry_backoff: first retry wait in seconds; doubles each retry, with jitter.
         retry_max_wait: most seconds spent waiting between retries of one request.
+        max_response_bytes: a bigger response body (counted after
+            decompression) is a :class:`~nxframe.errors.ResponseError`.
+        max_rows_per_date: a bigger ``totalRow`` for one date is a
+            :class:`~nxframe.errors.ResponseError` after one request, not a
+            billion page requests.
 
     Raises:
         InvalidInputError: credentials missing, ``base_url`` not https, a
@@ -57,6 +64,8 @@ class Client:
         max_rps: float | None = None,
         retry_backoff: float = 0.25,
         retry_max_wait: float = 60.0,
+        max_response_bytes: int = 32 * 2**20,
+        max_rows_per_date: int = 10_000_000,
     ) -> None:
         self.settings = ClientSettings.resolve(
             access_key,
@@ -69,6 +78,8 @@ class Client:
             max_rps=max_rps,
             retry_backoff=retry_backoff,
             retry_max_wait=retry_max_wait,
+            max_response_bytes=max_response_bytes,
+            max_rows_per_date=max_rows_per_date,
         )
         self.transport = Transport(self.settings)
 
@@ -125,7 +136,16 @@ class Client:
         )
 
     def fetch_query(self, query: CdrQuery, *, lake: Any = None, progress: ProgressOption = None) -> pd.DataFrame:
-        """Fetch a validated :class:`~nxframe.query.CdrQuery`; the first failed date raises."""
+        """Fetch a validated :class:`~nxframe.query.CdrQuery`: the one place every fetch goes through.
+
+        ``fetch_cdr``, the explorer widget and the CLI build the query with
+        :meth:`CdrQuery.build` and call this. The first failed date raises;
+        dates fetched before it are already in ``lake``, each one whole.
+        """
+        if not isinstance(query, CdrQuery):
+            raise InvalidInputError(
+                f"query must be a CdrQuery (build it with CdrQuery.build(...)), not {query!r}", parameter="query"
+            )
         store = None
         if lake is not None:
             from .lake import Lake
@@ -197,6 +217,11 @@ def fetch_cdr(
         SchemaError: a value does not fit its column (never rounded).
         LakeError: ``lake`` holds another query's data.
     """
+    if client is not None and not isinstance(client, Client):
+        raise InvalidInputError(
+            f"client must be an nxframe.Client (or None for one from the environment), not {client!r}",
+            parameter="client",
+        )
     query = CdrQuery.build(
         start,
         end,

@@ -4,24 +4,32 @@
 
     NxframeError(Exception)
     ├── InvalidInputError(NxframeError, ValueError)  bad arguments, raised before any network call
-    ├── ApiError            the API or the network failed: .code, .message, .page, .request
+    ├── ApiError            the API or the network failed: .code, .message (the server's),
+    │   │                   .page, a request summary without secrets
     │   ├── AuthError       codes 1000..1009 except 1002; HTTP 401/403
     │   ├── ParameterError  code 1002
-    │   ├── ServerError     code -1, HTTP 5xx, connection errors, timeouts, truncated bodies
+    │   ├── ServerError     code -1, HTTP 5xx, connection errors, timeouts, bodies cut
+    │   │                   short (fewer bytes than Content-Length), after retries
     │   ├── RateLimitError  HTTP 429, after retries
-    │   └── ResponseError   a body that is not JSON or not the documented shape
+    │   └── ResponseError   a whole body that is not JSON or not the documented shape
     ├── IncompleteDataError rows do not add up to totalRow, even after a re-scan
     ├── SchemaError         a value does not fit its column: names column, row id, value
     └── LakeError           the lake holds another query's data, or a partition is unreadable
 
-Every message says what to do next. No error ever carries the access secret
-or a request signature: :class:`ApiError` keeps a request summary made by
+(``tests/test_api.py`` checks this drawing against the classes.)
+
+Every error is built complete, once: its constructor takes all of its context
+as keyword arguments, and nothing sets attributes on it afterwards. That
+context survives pickling (multiprocessing, Dask), and every message says what
+to do next. No error ever carries the access secret or a request signature:
+:class:`ApiError` keeps a request summary made by
 :func:`nxframe.redaction.request_summary`, never the headers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from typing import Any
 
 __all__ = [
@@ -48,7 +56,17 @@ class NxframeError(Exception):
 
 
 class InvalidInputError(NxframeError, ValueError):
-    """An argument is wrong; raised before any request is sent."""
+    """An argument is wrong; raised before any request is sent.
+
+    Attributes:
+        parameter: the Python parameter at fault (``"page_size"``, ``"start"``...),
+            so a front end can name its own spelling of it (the CLI says ``--page-size``).
+            The message itself names the Python parameter.
+    """
+
+    def __init__(self, text: str, *, parameter: str | None = None) -> None:
+        super().__init__(text)
+        self.parameter = parameter
 
 
 class ApiError(NxframeError):
@@ -101,7 +119,12 @@ class RateLimitError(ApiError):
 
 
 class ResponseError(ApiError):
-    """A response body is not JSON, or not the shape the API documents."""
+    """A response is not JSON, not the documented shape, or not believable.
+
+    Not retried: a server that sends it once would send it again. Covers a
+    redirect, a body over ``max_response_bytes``, a ``totalRow`` that is
+    negative or over ``max_rows_per_date``, and a page that is not the one asked for.
+    """
 
 
 class IncompleteDataError(NxframeError):
@@ -125,4 +148,12 @@ class SchemaError(NxframeError):
 
 
 class LakeError(NxframeError):
-    """The lake holds another query's data, or one of its partitions is unreadable."""
+    """The lake holds another query's data, or one of its partitions is unreadable.
+
+    Attributes:
+        path: the file or folder at fault, when there is one (the message names it too).
+    """
+
+    def __init__(self, text: str, *, path: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(text)
+        self.path = None if path is None else os.fspath(path)

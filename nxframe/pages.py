@@ -1,4 +1,4 @@
-"""Walk the pages of each date: page 1, then the rest concurrently, then the count check.
+"""Walk the pages of each date: page 1, then the rest as workers free up, then the count check.
 
 The rule that keeps rows from being lost or repeated: a date's rows must
 number exactly the ``totalRow`` every page reported, with unique ids. If the
@@ -6,9 +6,22 @@ day changed while it was paged (a live day gains calls, or the server's order
 shifted), the whole date is scanned again; if it still does not add up,
 :class:`~nxframe.errors.IncompleteDataError`. A short day is never returned.
 
-Concurrency: one pool of ``concurrency`` workers sends every request, so at
-most that many are in flight whatever the number of dates; a second pool of
-the same size runs the per-date walks, which only wait on the first.
+What is not believed (DESIGN.md, "What the client refuses from a server"): a
+``totalRow`` that is negative or over ``max_rows_per_date``, and a page whose
+``pageNumber`` is not the page asked for, are a
+:class:`~nxframe.errors.ResponseError` on the first such answer.
+
+Concurrency: one pool of ``concurrency`` workers sends every request, and a
+page is handed to it only when a worker is free, so at most ``concurrency``
+requests are queued or in flight whatever the number of dates or pages (a
+``totalRow`` of 10**12 costs ``concurrency`` futures, not a billion). A
+second pool of the same size runs the per-date walks, which only wait on the
+first.
+
+The ``date`` column is added here, once, for fetched rows: each
+:attr:`DateResult.table` has ``date`` first. The lake does not repeat it in
+its files (the Hive path ``date=YYYY-MM-DD`` carries it) and its reader takes
+it from the path.
 """
 
 from __future__ import annotations
@@ -17,6 +30,7 @@ import datetime as dt
 import logging
 import math
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -25,13 +39,13 @@ from functools import partial
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .decode import Page, Reply, decode_page
+from .decode import Page, decode_page
 from .errors import IncompleteDataError, ResponseError
 from .query import CdrQuery
 from .schema import arrow_schema
 from .transport import Transport
 
-__all__ = ["DateResult", "FetchProgress", "ProgressCallback", "count_rows", "fetch_dates"]
+__all__ = ["SCANS", "DateResult", "FetchProgress", "ProgressCallback", "count_rows", "fetch_dates"]
 
 log = logging.getLogger("nxframe")
 
@@ -58,7 +72,7 @@ ProgressCallback = Callable[[FetchProgress], None]
 
 @dataclass(frozen=True)
 class DateResult:
-    """One date's outcome: its table (with ``date``) or the error that stopped it."""
+    """One date's outcome: its table (``date`` first) or the error that stopped it."""
 
     date: dt.date
     table: pa.Table | None = None
@@ -67,7 +81,7 @@ class DateResult:
 
 
 class _Tracker:
-    """Counts pages and dates across threads and reports them."""
+    """Counts pages and dates across threads and reports them, one report at a time."""
 
     def __init__(self, dates_total: int, callback: ProgressCallback | None) -> None:
         self._callback = callback
@@ -98,6 +112,33 @@ class _Tracker:
             )
 
 
+class _Workers:
+    """``width`` threads that accept a page only when one of them is free.
+
+    A slot is taken before a page is submitted and given back when its request
+    ends (done, failed or cancelled), so queued plus running never exceeds
+    ``width``, across every date sharing the pool.
+    """
+
+    def __init__(self, width: int) -> None:
+        self._pool = ThreadPoolExecutor(width, thread_name_prefix="nxframe-page")
+        self._free = threading.Semaphore(width)
+
+    def submit(self, get: Callable[[int], Page], number: int) -> Future[Page]:
+        """Hand page ``number`` to a worker, waiting until one is free."""
+        self._free.acquire()
+        try:
+            future = self._pool.submit(get, number)
+        except BaseException:
+            self._free.release()
+            raise
+        future.add_done_callback(lambda _: self._free.release())
+        return future
+
+    def shutdown(self, *, wait: bool) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=True)
+
+
 def fetch_dates(
     transport: Transport,
     query: CdrQuery,
@@ -114,26 +155,27 @@ def fetch_dates(
     width = transport.settings.concurrency
     tracker = _Tracker(len(dates), progress)
     tracker.add_pages(0)
-    requests = ThreadPoolExecutor(width, thread_name_prefix="nxframe-page")
+    workers = _Workers(width)
     walks = ThreadPoolExecutor(min(width, len(dates)) or 1, thread_name_prefix="nxframe-date")
     try:
         futures: dict[Future[DateResult], dt.date] = {
-            walks.submit(_fetch_date, transport, requests, query, date, tracker): date for date in dates
+            walks.submit(_fetch_date, transport, workers, query, date, tracker): date for date in dates
         }
         for future in as_completed(futures):
             yield future.result()
     finally:
         # Cancel queued requests first so date walks blocked on them end promptly.
-        requests.shutdown(wait=False, cancel_futures=True)
+        workers.shutdown(wait=False)
         walks.shutdown(wait=True, cancel_futures=True)
-        requests.shutdown(wait=True)
+        workers.shutdown(wait=True)
 
 
 def _fetch_date(
-    transport: Transport, requests: ThreadPoolExecutor, query: CdrQuery, date: dt.date, tracker: _Tracker
+    transport: Transport, workers: _Workers, query: CdrQuery, date: dt.date, tracker: _Tracker
 ) -> DateResult:
     try:
-        table, total_row = _scan_until_consistent(transport, requests, query, date, tracker)
+        get = partial(_get_page, transport, query, date, tracker=tracker)
+        table, total_row = _scan_until_consistent(get, workers, query, date, tracker)
     except Exception as exc:  # handed to the caller, who decides whether one date's failure is fatal
         return DateResult(date, error=exc)
     finally:
@@ -142,15 +184,18 @@ def _fetch_date(
 
 
 def _scan_until_consistent(
-    transport: Transport, requests: ThreadPoolExecutor, query: CdrQuery, date: dt.date, tracker: _Tracker
+    get: Callable[[int], Page], workers: _Workers, query: CdrQuery, date: dt.date, tracker: _Tracker
 ) -> tuple[pa.Table, int]:
     problem = ""
     for scan in range(1, SCANS + 1):
-        pages = _scan(transport, requests, query, date, tracker)
+        tracker.add_pages(1)
+        first = workers.submit(get, 1).result()
+        count = _page_count(first, query.page_size, date)
+        tracker.add_pages(max(count - 1, 0))
+        pages = _rest(first, count, get, workers)
         problem = _inconsistency(pages)
         if not problem:
-            total = pages[0].total_row
-            return _date_table(date, pages, query.tz), total
+            return _date_table(date, pages, query.tz), first.total_row
         log.warning("%s scan %d of %d: %s; scanning the date again", date, scan, SCANS, problem)
     raise IncompleteDataError(
         f"{date}: {problem}, in each of {SCANS} scans; the day kept changing while it was paged. "
@@ -161,35 +206,79 @@ def _scan_until_consistent(
     )
 
 
-def _scan(
-    transport: Transport, requests: ThreadPoolExecutor, query: CdrQuery, date: dt.date, tracker: _Tracker
-) -> list[Page]:
-    """One pass over a date's pages, in page order."""
+def _rest(first: Page, count: int, get: Callable[[int], Page], workers: _Workers) -> list[Page]:
+    """Pages 2..count after ``first``, in page order; each is asked for as a worker frees up.
 
-    def get(page: int) -> Page:
-        parse = partial(decode_page, page_number=page, tz=query.tz)
-        reply: Reply = transport.call(query.body(date, page), parse, date=date, page=page)
-        if reply.page is None:  # pragma: no cover - transport returns only code-0 replies
-            raise ResponseError(f"NXCloud sent no page for {date} page {page}", date=date, page=page)
-        tracker.page_done(reply.page.table.num_rows)
-        return reply.page
+    A failed page stops the asking; the first failure in page order is raised
+    and pages still queued are cancelled.
+    """
+    pages = [first]
+    pending: deque[Future[Page]] = deque()
+    failed = threading.Event()
 
-    tracker.add_pages(1)
-    first = requests.submit(get, 1).result()
-    size = query.page_size
-    rows = first.table.num_rows
-    if 0 < rows < min(size, first.total_row):
-        # The server answered with smaller pages than asked (a cap it does not document): page by its size.
-        log.warning("%s: asked for %d rows a page, NXCloud sends %d; paging by %d", date, size, rows, rows)
-        size = rows
-    page_count = math.ceil(first.total_row / size)
-    tracker.add_pages(max(page_count - 1, 0))
-    rest = [requests.submit(get, page) for page in range(2, page_count + 1)]
+    def watch(done: Future[Page]) -> None:
+        if not done.cancelled() and done.exception() is not None:
+            failed.set()
+
     try:
-        return [first] + [future.result() for future in rest]
+        for number in range(2, count + 1):
+            if failed.is_set():
+                break
+            pending.append(workers.submit(get, number))  # waits for a free worker
+            pending[-1].add_done_callback(watch)
+            while pending and pending[0].done():
+                pages.append(pending.popleft().result())
+        while pending:
+            pages.append(pending.popleft().result())
+        return pages
     finally:
-        for future in rest:
+        for future in pending:
             future.cancel()
+
+
+def _get_page(
+    transport: Transport,
+    query: CdrQuery,
+    date: dt.date,
+    number: int,
+    *,
+    page_size: int | None = None,
+    tracker: _Tracker | None = None,
+) -> Page:
+    """One page, checked: the page asked for, with a believable ``totalRow``."""
+    parse = partial(decode_page, page_number=number, tz=query.tz)
+    reply = transport.call(query.body(date, number, page_size), parse, date=date, page=number)
+    page = reply.page
+    if page is None:  # pragma: no cover - transport returns only code-0 replies
+        raise ResponseError(f"NXCloud sent no page for {date} page {number}", date=date, page=number)
+    if page.number != number:  # decode checks data.pageNumber too; this holds whatever decoder ran
+        raise ResponseError(
+            f"NXCloud answered page {page.number} when asked for page {number} of {date}; "
+            "the server is not paging as documented, nothing of this date is kept",
+            date=date,
+            page=number,
+        )
+    limit = transport.settings.max_rows_per_date
+    if not 0 <= page.total_row <= limit:
+        raise ResponseError(
+            f"NXCloud says {date} has totalRow {page.total_row}, outside 0..{limit} (max_rows_per_date); "
+            "if the day really is that big, raise Client(max_rows_per_date=...)",
+            date=date,
+            page=number,
+        )
+    if tracker is not None:
+        tracker.page_done(page.table.num_rows)
+    return page
+
+
+def _page_count(first: Page, page_size: int, date: dt.date) -> int:
+    """How many pages the date has, by the size the server actually pages with."""
+    rows = first.table.num_rows
+    if 0 < rows < min(page_size, first.total_row):
+        # The server answered with smaller pages than asked (a cap it does not document): page by its size.
+        log.warning("%s: asked for %d rows a page, NXCloud sends %d; paging by %d", date, page_size, rows, rows)
+        page_size = rows
+    return math.ceil(first.total_row / page_size)
 
 
 def _inconsistency(pages: list[Page]) -> str:
@@ -202,7 +291,7 @@ def _inconsistency(pages: list[Page]) -> str:
     if received != expected:
         return f"received {received} rows but totalRow is {expected}"
     if received:
-        ids = pa.chunked_array([page.ids.combine_chunks() for page in pages])
+        ids = pa.chunked_array([page.table.column("id").combine_chunks() for page in pages])
         unique = pc.count_distinct(ids).as_py()
         if unique != received:
             return f"{received - unique} rows repeat an id already received"
@@ -221,7 +310,4 @@ def _date_table(date: dt.date, pages: list[Page], tz: str | None) -> pa.Table:
 
 def count_rows(transport: Transport, query: CdrQuery, date: dt.date) -> int:
     """The API's ``totalRow`` for a date, with the cheapest request there is (``pageSize=1``)."""
-    parse = partial(decode_page, page_number=1, tz=query.tz)
-    reply = transport.call(query.body(date, 1, page_size=1), parse, date=date, page=1)
-    assert reply.page is not None
-    return reply.page.total_row
+    return _get_page(transport, query, date, 1, page_size=1).total_row

@@ -1,4 +1,11 @@
-"""The validated query: every argument checked before anything touches the network."""
+"""The validated query: every argument checked before anything touches the network.
+
+:class:`CdrQuery` is the one options object for "which call records": the
+date range and the API's filters. ``fetch_cdr``, ``Client.fetch_cdr``, the
+explorer widget and the CLI all build one with :meth:`CdrQuery.build` and hand
+it to :meth:`nxframe.Client.fetch_query`, so the filter list and its checks
+live here only.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +15,11 @@ import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from .errors import InvalidInputError
 
-__all__ = ["CALL_TYPES", "MAX_DAYS", "CdrQuery", "parse_date"]
+__all__ = ["CALL_TYPES", "MAX_DAYS", "MAX_PAGE_SIZE", "CdrQuery", "parse_date"]
 
 #: ``call_type`` names and the API's codes (``type`` in the body: 0 incoming, 1 outgoing).
 CALL_TYPES = {"incoming": 0, "outgoing": 1}
@@ -21,6 +30,8 @@ MAX_PAGE_SIZE = 999
 
 _DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
 _PHONE_TEXT = re.compile(r"\+?[0-9]{1,32}")
+#: numpy units that name a whole day or a finer instant (a month or a year is not a date).
+_DAY_OR_FINER = frozenset({"D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as"})
 
 
 @dataclass(frozen=True)
@@ -49,17 +60,31 @@ class CdrQuery:
         call_type: Any = None,
         page_size: Any = MAX_PAGE_SIZE,
         tz: Any = None,
-        allow_long: bool = False,
+        allow_long: Any = False,
     ) -> CdrQuery:
-        """Check every argument; raise :class:`InvalidInputError` naming the first bad one."""
+        """Check every argument; raise :class:`InvalidInputError` naming the first bad one.
+
+        Args are those of :func:`nxframe.fetch_cdr`. Dates may be ``"YYYY-MM-DD"``,
+        a ``datetime.date``, or a midnight ``datetime``/``pandas.Timestamp``/
+        ``numpy.datetime64`` (what ``df.date.min()`` gives).
+        """
+        if start is None:
+            raise InvalidInputError(
+                "start is required: a 'YYYY-MM-DD' string or a datetime.date, e.g. '2024-03-01'", parameter="start"
+            )
         first = parse_date(start, "start")
         last = first if end is None else parse_date(end, "end")
         if last < first:
-            raise InvalidInputError(f"end {last} is before start {first}; the range is inclusive, start first")
+            raise InvalidInputError(
+                f"end {last} is before start {first}; the range is inclusive, start first", parameter="end"
+            )
+        if not isinstance(allow_long, bool):
+            raise InvalidInputError(f"allow_long must be True or False, not {allow_long!r}", parameter="allow_long")
         days = (last - first).days + 1
         if days > MAX_DAYS and not allow_long:
             raise InvalidInputError(
-                f"{first}..{last} spans {days} days, more than {MAX_DAYS}; pass allow_long=True if you mean it"
+                f"{first}..{last} spans {days} days, more than {MAX_DAYS}; pass allow_long=True if you mean it",
+                parameter="allow_long",
             )
         return cls(
             start=first,
@@ -102,22 +127,51 @@ class CdrQuery:
 
 
 def parse_date(value: Any, name: str = "date") -> dt.date:
-    """A ``"YYYY-MM-DD"`` string or a ``datetime.date``; anything else is refused."""
-    if isinstance(value, dt.datetime):
-        if value.time() != dt.time(0) or value.tzinfo is not None:
-            raise InvalidInputError(f"{name} must be a date, not a datetime with a time or zone: {value!r}")
-        return value.date()
+    """A calendar date from what people pass for one; anything else is refused.
+
+    Accepted: ``"YYYY-MM-DD"``, ``datetime.date``, and a ``datetime``,
+    ``pandas.Timestamp`` or ``numpy.datetime64`` at midnight without a zone
+    (a frame's ``date`` column holds those). Refused: ``None``, ``NaT``, NaN,
+    numbers, booleans, a time of day, a zone, a month or a year.
+
+    Raises:
+        InvalidInputError: with ``parameter=name``.
+    """
+    if isinstance(value, dt.datetime):  # pandas.Timestamp and NaT are datetimes too
+        if value != value:  # NaT is the only datetime unequal to itself
+            raise InvalidInputError(f"{name} is NaT (a missing date); pass a real date", parameter=name)
+        nanosecond: int = getattr(value, "nanosecond", 0)  # pandas.Timestamp goes finer than datetime
+        if value.tzinfo is not None or value.time() != dt.time(0) or nanosecond:
+            raise InvalidInputError(
+                f"{name} must be a date, not a datetime with a time or zone: {value!r}", parameter=name
+            )
+        return dt.date(value.year, value.month, value.day)
     if isinstance(value, dt.date):
         return value
+    if isinstance(value, np.datetime64):
+        return _numpy_date(value, name)
     if isinstance(value, str):
         text = value.strip()
         if _DATE_TEXT.fullmatch(text):
             try:
                 return dt.date.fromisoformat(text)
             except ValueError:
-                raise InvalidInputError(f"{name} {value!r} is not a real calendar date") from None
-        raise InvalidInputError(f"{name} must be written YYYY-MM-DD (e.g. '2024-03-01'), not {value!r}")
-    raise InvalidInputError(f"{name} must be a 'YYYY-MM-DD' string or a datetime.date, not {value!r}")
+                raise InvalidInputError(f"{name} {value!r} is not a real calendar date", parameter=name) from None
+        raise InvalidInputError(f"{name} must be written YYYY-MM-DD (e.g. '2024-03-01'), not {value!r}", parameter=name)
+    raise InvalidInputError(f"{name} must be a 'YYYY-MM-DD' string or a datetime.date, not {value!r}", parameter=name)
+
+
+def _numpy_date(value: np.datetime64, name: str) -> dt.date:
+    if np.isnat(value):
+        raise InvalidInputError(f"{name} is NaT (a missing date); pass a real date", parameter=name)
+    unit, _ = np.datetime_data(value.dtype)
+    day = value.astype("datetime64[D]")
+    if unit not in _DAY_OR_FINER or day != value:
+        raise InvalidInputError(f"{name} must be a whole day (midnight), not {value!r}", parameter=name)
+    text = str(day)
+    if not _DATE_TEXT.fullmatch(text):  # years before 1 or after 9999
+        raise InvalidInputError(f"{name} {value!r} is outside the years 1..9999", parameter=name)
+    return dt.date.fromisoformat(text)
 
 
 def _phone(value: Any, name: str) -> str | None:
@@ -127,7 +181,9 @@ def _phone(value: Any, name: str) -> str | None:
         value = str(value)
     if isinstance(value, str) and _PHONE_TEXT.fullmatch(value):
         return value
-    raise InvalidInputError(f"{name} must be digits with an optional leading '+' (e.g. '6621234567'), not {value!r}")
+    raise InvalidInputError(
+        f"{name} must be digits with an optional leading '+' (e.g. '6621234567'), not {value!r}", parameter=name
+    )
 
 
 def _call_type(value: Any) -> int | None:
@@ -137,14 +193,17 @@ def _call_type(value: Any) -> int | None:
         return CALL_TYPES[value.strip().lower()]
     if isinstance(value, int) and not isinstance(value, bool) and value in (0, 1):
         return value
-    raise InvalidInputError(f"call_type must be None, 'incoming' (0) or 'outgoing' (1), not {value!r}")
+    raise InvalidInputError(
+        f"call_type must be None, 'incoming' (0) or 'outgoing' (1), not {value!r}", parameter="call_type"
+    )
 
 
 def _page_size(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_PAGE_SIZE:
         return value
     raise InvalidInputError(
-        f"page_size must be an integer from 1 to {MAX_PAGE_SIZE} (the API needs < 1000), not {value!r}"
+        f"page_size must be an integer from 1 to {MAX_PAGE_SIZE} (the API needs < 1000), not {value!r}",
+        parameter="page_size",
     )
 
 
@@ -160,4 +219,6 @@ def _zone(value: Any) -> str | None:
             pass
         else:
             return value
-    raise InvalidInputError(f"tz must be an IANA zone name such as 'Asia/Shanghai' (or its ZoneInfo), not {value!r}")
+    raise InvalidInputError(
+        f"tz must be an IANA zone name such as 'Asia/Shanghai' (or its ZoneInfo), not {value!r}", parameter="tz"
+    )

@@ -1,0 +1,138 @@
+"""Pages a server should not have sent are refused at once; pages are asked for as workers free up.
+
+Requests are counted and timed at the simulator (``sim.requests``), over real HTTP.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import nxframe
+from nxframe.pages import SCANS, FetchProgress
+from nxframe.simulator import RequestLog, Simulator
+
+DAY = "2024-03-05"
+
+
+class EnoughPagesError(Exception):
+    """Raised by a progress callback to end a fetch that would otherwise run for a very long time."""
+
+
+def peak_in_flight(requests: list[RequestLog], latency: float) -> int:
+    """The most requests the server was holding at one moment.
+
+    The simulator logs a request (``at``) after sleeping ``latency`` and before it
+    answers, so ``[at - latency, at)`` lies inside the time the client had the
+    request in flight: the overlap of these intervals never overstates the
+    client's concurrency.
+    """
+    edges = sorted([(r.at - latency, 1) for r in requests] + [(r.at, -1) for r in requests])
+    peak = current = 0
+    for _, step in edges:  # at equal times an end (-1) sorts before a start (+1): touching is not overlapping
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+def test_a_total_row_over_max_rows_per_date_is_refused_after_one_request(sim: Simulator) -> None:
+    sim.set_rows(DAY, 1500)
+    with sim.client(max_rows_per_date=1000) as c, pytest.raises(nxframe.ResponseError, match="max_rows_per_date"):
+        c.fetch_cdr(DAY, page_size=100, progress=False)
+    assert len(sim.requests) == 1
+
+
+def test_a_total_row_of_a_trillion_is_refused_after_one_request(sim: Simulator) -> None:
+    sim.faults.add("total_row", date=DAY, value=10**12)
+    with sim.client() as c, pytest.raises(nxframe.ResponseError, match="totalRow") as caught:
+        c.fetch_cdr(DAY, progress=False)
+    assert len(sim.requests) == 1
+    assert caught.value.date is not None and caught.value.date.isoformat() == DAY
+
+
+def test_a_negative_total_row_is_refused_after_one_request(sim: Simulator) -> None:
+    sim.faults.add("total_row", date=DAY, value=-5)
+    with sim.client() as c, pytest.raises(nxframe.ResponseError, match="totalRow"):
+        c.fetch_cdr(DAY, progress=False)
+    assert len(sim.requests) == 1
+
+
+def test_a_first_page_that_says_it_is_page_two_is_refused_after_one_request(sim: Simulator) -> None:
+    sim.faults.add("page_number", date=DAY, page=1, value=2)
+    with sim.client() as c, pytest.raises(nxframe.ResponseError, match="page") as caught:
+        c.fetch_cdr(DAY, progress=False)
+    assert len(sim.requests) == 1
+    assert caught.value.page == 1
+
+
+def test_a_later_page_with_the_wrong_number_is_refused_when_it_arrives(sim: Simulator) -> None:
+    sim.set_rows(DAY, 500)
+    sim.faults.add("page_number", date=DAY, page=2, value=1)
+    with sim.client(concurrency=1) as c, pytest.raises(nxframe.ResponseError) as caught:
+        c.fetch_cdr(DAY, page_size=100, progress=False)
+    assert [r.body["page"] for r in sim.requests if r.body] == [1, 2]  # one worker: page 3 was never asked for
+    assert caught.value.page == 2
+
+
+def test_a_huge_day_is_paged_as_workers_free_up_not_scheduled_up_front(sim: Simulator) -> None:
+    """totalRow 10**9 (allowed here) at 10 rows a page: 10**8 pages, only ``concurrency`` of them exist at once."""
+    sim.set_rows(DAY, 50)
+    sim.faults.add("total_row", times=None, date=DAY, value=10**9)
+    stop_after = 30
+
+    seen: list[FetchProgress] = []
+
+    def enough(state: FetchProgress) -> None:
+        seen.append(state)
+        if state.pages_done >= stop_after:
+            raise EnoughPagesError
+
+    with sim.client(concurrency=4, max_rows_per_date=10**9) as c, pytest.raises(EnoughPagesError):
+        c.fetch_cdr(DAY, page_size=10, progress=enough)
+    pages = [r.body["page"] for r in sim.requests if r.body]
+    assert stop_after <= len(pages) <= stop_after + 4
+    assert sorted(pages) == list(range(1, len(pages) + 1))  # in page order, none skipped
+    assert seen[-1].pages_total == 10**8  # the count is known without a future per page
+
+
+def test_a_date_with_many_pages_never_has_more_than_concurrency_in_flight() -> None:
+    latency = 0.1
+    with Simulator(seed=7, latency=latency) as sim, sim.client(concurrency=3) as c:
+        sim.set_rows(DAY, 3000)
+        df = c.fetch_cdr(DAY, page_size=150, progress=False)
+        pd.testing.assert_frame_equal(df, sim.ground_truth(DAY))
+        assert len(sim.requests) == 20
+        peak = peak_in_flight(sim.requests, latency)
+    assert 2 <= peak <= 3  # concurrent, and never more than concurrency
+
+
+def test_dates_share_the_workers() -> None:
+    latency = 0.1
+    with Simulator(seed=7, latency=latency) as sim, sim.client(concurrency=3) as c:
+        for day in ("2024-03-04", "2024-03-05", "2024-03-06"):
+            sim.set_rows(day, 1000)
+        df = c.fetch_cdr("2024-03-04", "2024-03-06", page_size=200, progress=False)
+        pd.testing.assert_frame_equal(df, sim.ground_truth("2024-03-04", "2024-03-06"))
+        peak = peak_in_flight(sim.requests, latency)
+    assert len(sim.requests) == 15
+    assert 2 <= peak <= 3
+
+
+def test_a_day_that_changes_while_paged_is_scanned_again_and_comes_back_whole(sim: Simulator) -> None:
+    sim.set_rows(DAY, 450)
+    sim.faults.add("grow", date=DAY, page=3, rows=7)  # calls arrive between pages 2 and 3
+    with sim.client(concurrency=1) as c:
+        df = c.fetch_cdr(DAY, page_size=100, progress=False)
+    pd.testing.assert_frame_equal(df, sim.ground_truth(DAY))
+    assert len(df) == 457
+    assert [r.body["page"] for r in sim.requests if r.body][:6] == [1, 2, 3, 4, 5, 1]  # the second scan starts
+
+
+def test_a_day_that_never_settles_is_an_incomplete_data_error(sim: Simulator) -> None:
+    sim.set_rows(DAY, 300)
+    sim.faults.add("grow", times=None, date=DAY, page=2, rows=1)
+    with sim.client(concurrency=2) as c, pytest.raises(nxframe.IncompleteDataError) as caught:
+        c.fetch_cdr(DAY, page_size=100, progress=False)
+    assert caught.value.date is not None and caught.value.date.isoformat() == DAY
+    assert caught.value.expected != caught.value.received
+    assert [r.body["page"] for r in sim.requests if r.body].count(1) == SCANS

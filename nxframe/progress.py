@@ -71,7 +71,9 @@ def progress_reporter(option: ProgressOption, *, description: str = "pages") -> 
     if not (option is None or isinstance(option, bool) or callable(option)):
         from .errors import InvalidInputError
 
-        raise InvalidInputError(f"progress must be None, True, False or a callable, not {option!r}")
+        raise InvalidInputError(
+            f"progress must be None, True, False or a callable, not {option!r}", parameter="progress"
+        )
     if option is False or (option is None and not _watched()):
         return ProgressReporter(None)
     if option is not None and option is not True:

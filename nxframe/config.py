@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import numbers
 import os
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from .errors import InvalidInputError
-from .redaction import Secret
+from .redaction import Secret, credential_defect
 from .signing import ALGORITHMS, Algorithm
 
 __all__ = ["DEFAULT_BASE_URL", "ENV_ACCESS_KEY", "ENV_ACCESS_SECRET", "ENV_BASE_URL", "ClientSettings"]
@@ -27,7 +28,9 @@ class ClientSettings:
     ``retry_backoff`` is the first retry's wait in seconds (doubling after,
     with jitter); ``retry_max_wait`` bounds the total time spent waiting
     between retries of one request, so a failing API ends in an error
-    rather than a hang.
+    rather than a hang. ``max_response_bytes`` caps one answer's body after
+    decompression; ``max_rows_per_date`` caps the ``totalRow`` a server may
+    announce for one date.
     """
 
     access_key: str
@@ -40,6 +43,8 @@ class ClientSettings:
     max_rps: float | None = None
     retry_backoff: float = 0.25
     retry_max_wait: float = 60.0
+    max_response_bytes: int = 32 * 2**20
+    max_rows_per_date: int = 10_000_000
 
     @property
     def endpoint(self) -> str:
@@ -60,6 +65,8 @@ class ClientSettings:
         max_rps: float | None,
         retry_backoff: float,
         retry_max_wait: float,
+        max_response_bytes: int = 32 * 2**20,
+        max_rows_per_date: int = 10_000_000,
     ) -> ClientSettings:
         """Fill the gaps from the environment and check every value.
 
@@ -68,48 +75,76 @@ class ClientSettings:
         """
         key = access_key if access_key is not None else os.environ.get(ENV_ACCESS_KEY, "")
         secret = access_secret if access_secret is not None else os.environ.get(ENV_ACCESS_SECRET, "")
-        secret = secret if isinstance(secret, Secret) else Secret(str(secret))
-        missing = [name for name, value in ((ENV_ACCESS_KEY, key), (ENV_ACCESS_SECRET, secret)) if not value]
+        missing = [name for name, value in ((ENV_ACCESS_KEY, key), (ENV_ACCESS_SECRET, secret)) if _empty(value)]
         if missing:
             raise InvalidInputError(
                 f"no NXCloud credentials: set {' and '.join(missing)} in the environment, or pass "
                 "access_key= and access_secret= to nxframe.Client (to try nxframe offline, use "
                 "nxframe.simulator.Simulator or `nxframe demo`)"
             )
-        if not isinstance(key, str) or not key.isprintable() or key != key.strip():
-            raise InvalidInputError("access_key must be a printable string without surrounding spaces")
+        key_defect = credential_defect(key)
+        if key_defect is not None:
+            raise InvalidInputError(
+                f"access_key {key_defect}: check {ENV_ACCESS_KEY} (a non-empty printable ASCII str)"
+            )
+        secret = secret if isinstance(secret, Secret) else Secret(secret)
+        secret_defect = secret.defect()
+        if secret_defect is not None:  # the message names what is wrong, never the value
+            raise InvalidInputError(
+                f"access_secret {secret_defect}: check {ENV_ACCESS_SECRET} (a non-empty printable ASCII str)"
+            )
         if algorithm not in ALGORITHMS:
             raise InvalidInputError(f"algorithm must be 'md5' or 'sha256', not {algorithm!r}")
         url = _check_base_url(base_url if base_url is not None else os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
-        _check_number("timeout", timeout, low=0, low_open=True)
-        _check_int("max_retries", max_retries, low=0)
+        _check_number("timeout", timeout, low=0, high=3600, low_open=True)
+        _check_int("max_retries", max_retries, low=0, high=100)
         _check_int("concurrency", concurrency, low=1, high=64)
         if max_rps is not None:
-            _check_number("max_rps", max_rps, low=0, low_open=True)
-        _check_number("retry_backoff", retry_backoff, low=0)
-        _check_number("retry_max_wait", retry_max_wait, low=0)
+            _check_number("max_rps", max_rps, low=0, high=10_000, low_open=True)
+        _check_number("retry_backoff", retry_backoff, low=0, high=600)
+        _check_number("retry_max_wait", retry_max_wait, low=0, high=24 * 3600)
+        _check_int("max_response_bytes", max_response_bytes, low=1024, high=2**32)
+        _check_int("max_rows_per_date", max_rows_per_date, low=1, high=10**9)
         return cls(
             access_key=key,
             access_secret=secret,
             base_url=url,
             algorithm=algorithm,  # type: ignore[arg-type]
             timeout=float(timeout),
-            max_retries=max_retries,
-            concurrency=concurrency,
+            max_retries=int(max_retries),
+            concurrency=int(concurrency),
             max_rps=None if max_rps is None else float(max_rps),
             retry_backoff=float(retry_backoff),
             retry_max_wait=float(retry_max_wait),
+            max_response_bytes=int(max_response_bytes),
+            max_rows_per_date=int(max_rows_per_date),
         )
 
 
-def _check_base_url(url: str) -> str:
+def _empty(value: object) -> bool:
+    return value is None or (isinstance(value, (str, bytes, Secret)) and not value)
+
+
+def _check_base_url(url: object) -> str:
     """``https://`` always; plain ``http://`` only to this machine (the simulator)."""
     if not isinstance(url, str):
-        raise InvalidInputError(f"base_url must be a string like {DEFAULT_BASE_URL!r}")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInputError(f"base_url must be a string like {DEFAULT_BASE_URL!r}, not {type(url).__name__}")
+    text = url.strip()
+    if "@" in text:
+        raise InvalidInputError("base_url must not carry a user name or password; NXCloud signs requests instead")
+    if not text.isascii() or not text.isprintable() or " " in text:
+        raise InvalidInputError(f"base_url must be printable ASCII without spaces, like {DEFAULT_BASE_URL!r}")
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises for a port that is not a number or out of 0..65535
+        host = parts.hostname
+    except ValueError:
+        raise InvalidInputError(f"base_url must look like {DEFAULT_BASE_URL!r}, not {url!r}") from None
+    if parts.scheme not in ("http", "https") or not host:
         raise InvalidInputError(f"base_url must look like {DEFAULT_BASE_URL!r}, not {url!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if (port is not None and not 1 <= port <= 65535) or parts.netloc.endswith(":"):
+        raise InvalidInputError(f"base_url's port must be 1..65535: {url!r}")
+    if parts.scheme == "http" and not _is_loopback(host):
         raise InvalidInputError(
             f"base_url {url!r} is plain http: NXCloud requests carry your access key and must use https:// "
             "(http:// is allowed only for 127.0.0.1/localhost, e.g. the simulator)"
@@ -130,15 +165,24 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_int(name: str, value: object, *, low: int, high: int | None = None) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        span = f"{low}..{high}" if high is not None else f">= {low}"
-        raise InvalidInputError(f"{name} must be an integer {span}, not {value!r}")
+def _check_int(name: str, value: object, *, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or not low <= int(value) <= high:
+        raise InvalidInputError(f"{name} must be an integer from {low} to {high}, not {_shown(value)}")
 
 
-def _check_number(name: str, value: object, *, low: float, low_open: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+def _check_number(name: str, value: object, *, low: float, high: float, low_open: bool = False) -> None:
+    """Bounds are compared before any conversion, so ``10**400`` is refused rather than overflowing a float."""
+    ok = isinstance(value, (numbers.Integral, float)) and not isinstance(value, bool)
+    if ok and isinstance(value, float):
+        ok = math.isfinite(value)
     if ok:
-        ok = value > low if low_open else value >= low  # type: ignore[operator]
+        ok = (value > low if low_open else value >= low) and value <= high  # type: ignore[operator]
     if not ok:
-        raise InvalidInputError(f"{name} must be a number {'>' if low_open else '>='} {low}, not {value!r}")
+        span = f"{'above' if low_open else 'at least'} {low:g} and at most {high:g}"
+        raise InvalidInputError(f"{name} must be a number {span}, not {_shown(value)}")
+
+
+def _shown(value: object) -> str:
+    """A bad setting as the message shows it: short, so ``10**400`` does not fill the screen."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MASK", "Secret", "request_summary"]
+__all__ = ["MASK", "Secret", "credential_defect", "request_summary"]
 
 MASK = "********"
 
@@ -48,6 +48,16 @@ class Secret:
     def __bool__(self) -> bool:
         return bool(self._value)
 
+    def defect(self) -> str | None:
+        """What is wrong with the secret as an NXCloud credential, in words that do not show it; ``None`` if fine.
+
+        NXCloud signs ASCII text, so a secret must be a non-empty ``str`` of
+        printable ASCII; a lone surrogate (what ``os.environ`` gives for a
+        byte that is not UTF-8) would fail only at signing, inside the string
+        that is hashed.
+        """
+        return credential_defect(self._value)
+
 
 def request_summary(url: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> dict[str, Any]:
     """What an error or a log line may say about a request: URL, body fields, safe headers."""
@@ -55,3 +65,20 @@ def request_summary(url: str, body: Mapping[str, Any], headers: Mapping[str, str
     if headers is not None:
         summary["headers"] = {k: headers[k] for k in _SHOWN_HEADERS if k in headers}
     return summary
+
+
+def credential_defect(value: object) -> str | None:
+    """Why ``value`` cannot be an access key or secret (never quoting it), or ``None``.
+
+    The rule: a non-empty ``str`` of printable ASCII (space to ``~``), without
+    leading or trailing spaces, which are almost always a copy-paste slip.
+    """
+    if not isinstance(value, str):
+        return f"must be a str, not {type(value).__name__}"
+    if not value:
+        return "is empty"
+    if not (value.isascii() and value.isprintable()):
+        return "holds a character that is not printable ASCII (a control character, non-ASCII or undecodable byte)"
+    if value != value.strip():
+        return "has leading or trailing spaces"
+    return None

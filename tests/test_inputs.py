@@ -6,13 +6,18 @@ README shows every row.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import inspect
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import nxframe
+from nxframe.query import CdrQuery
 from nxframe.simulator import Simulator
 
 # (what the user got wrong, the arguments, the error class, words of the message)
@@ -158,4 +163,97 @@ def test_tz_may_be_a_zoneinfo(sim: Simulator, client: nxframe.Client) -> None:
     import zoneinfo
 
     df = client.fetch_cdr("2024-03-05", tz=zoneinfo.ZoneInfo("Asia/Shanghai"), progress=False)
-    assert str(df["start_time"].dtype) == "timestamp[s, tz=Asia/Shanghai][pyarrow]"
+    assert str(df["start_time"].dtype) == "datetime64[s, Asia/Shanghai]"
+
+
+# Dates as they come out of a DataFrame or a typo: refused before any request (not in the README table).
+BAD_DATES: list[tuple[str, dict[str, Any], str]] = [
+    ("NaT as start", {"start": pd.NaT}, "start is NaT"),
+    ("NaT as end", {"start": "2024-03-05", "end": pd.NaT}, "end is NaT"),
+    ("numpy NaT", {"start": np.datetime64("NaT")}, "start is NaT"),
+    ("NaN as start", {"start": float("nan")}, "'YYYY-MM-DD' string or a datetime.date"),
+    ("a float", {"start": 20240305.0}, "'YYYY-MM-DD' string or a datetime.date"),
+    ("a bool", {"start": True}, "'YYYY-MM-DD' string or a datetime.date"),
+    ("an int", {"start": 20240305}, "'YYYY-MM-DD' string or a datetime.date"),
+    ("a Timestamp with a time", {"start": pd.Timestamp("2024-03-05 10:00")}, "with a time or zone"),
+    ("a Timestamp a nanosecond past midnight", {"start": pd.Timestamp("2024-03-05") + pd.Timedelta(1)}, "a time"),
+    ("an aware midnight", {"start": pd.Timestamp("2024-03-05", tz="UTC")}, "with a time or zone"),
+    ("a datetime64 with a time", {"start": np.datetime64("2024-03-05T10:00")}, "whole day"),
+    ("a datetime64 month", {"start": np.datetime64("2024-03")}, "whole day"),
+    ("allow_long as text", {"start": "2024-03-05", "allow_long": "yes"}, "allow_long must be True or False"),
+]
+
+
+@pytest.mark.parametrize(("what", "arguments", "words"), BAD_DATES, ids=[row[0] for row in BAD_DATES])
+def test_odd_dates_are_refused_before_any_request(
+    sim: Simulator, client: nxframe.Client, what: str, arguments: dict[str, Any], words: str
+) -> None:
+    with pytest.raises(nxframe.InvalidInputError, match=words):
+        nxframe.fetch_cdr(**arguments, client=client, progress=False)
+    assert sim.requests == []
+
+
+@pytest.mark.parametrize(
+    ("what", "arguments", "error", "words"),
+    [(what, arguments, nxframe.InvalidInputError, words) for what, arguments, words in BAD_DATES] + BAD_INPUTS,
+    ids=[row[0] for row in BAD_DATES] + [row[0] for row in BAD_INPUTS],
+)
+def test_every_refusal_names_its_parameter(
+    client: nxframe.Client, what: str, arguments: dict[str, Any], error: type, words: str
+) -> None:
+    """``parameter`` is what the CLI turns into its flag; the message names the same Python parameter."""
+    with pytest.raises(nxframe.InvalidInputError) as caught:
+        nxframe.fetch_cdr(**arguments, client=client, progress=False)
+    parameter = caught.value.parameter
+    assert parameter in inspect.signature(nxframe.fetch_cdr).parameters
+    assert parameter in str(caught.value)
+
+
+@pytest.mark.parametrize("not_a_client", ["http://127.0.0.1:9", object(), 42])
+def test_a_client_that_is_not_a_client_is_refused(sim: Simulator, not_a_client: Any) -> None:
+    with pytest.raises(nxframe.InvalidInputError, match=r"client must be an nxframe\.Client") as caught:
+        nxframe.fetch_cdr("2024-03-05", client=not_a_client, progress=False)
+    assert caught.value.parameter == "client"
+    assert sim.requests == []
+
+
+def test_a_query_that_is_not_a_cdr_query_is_refused(sim: Simulator, client: nxframe.Client) -> None:
+    with pytest.raises(nxframe.InvalidInputError, match="CdrQuery") as caught:
+        client.fetch_query({"start": "2024-03-05"}, progress=False)  # type: ignore[arg-type]
+    assert caught.value.parameter == "query"
+    assert sim.requests == []
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        pd.Timestamp("2024-03-05"),
+        np.datetime64("2024-03-05"),
+        np.datetime64("2024-03-05T00:00:00", "s"),
+        dt.datetime(2024, 3, 5),
+        dt.date(2024, 3, 5),
+        " 2024-03-05 ",
+    ],
+    ids=["Timestamp", "datetime64[D]", "datetime64[s]", "datetime", "date", "text"],
+)
+def test_a_midnight_from_a_frame_is_a_date(sim: Simulator, client: nxframe.Client, start: Any) -> None:
+    df = nxframe.fetch_cdr(start, client=client, progress=False)
+    pd.testing.assert_frame_equal(df, sim.ground_truth("2024-03-05"))
+
+
+def test_a_frames_own_dates_fetch_it_again(sim: Simulator, client: nxframe.Client) -> None:
+    """What an analyst types: ``fetch_cdr(df.date.min(), df.date.max())``."""
+    week = client.fetch_cdr("2024-03-04", "2024-03-06", progress=False)
+    again = client.fetch_cdr(week["date"].min(), week["date"].max(), progress=False)
+    pd.testing.assert_frame_equal(again, week)
+    assert again["date"].min() == pd.Timestamp("2024-03-04")
+
+
+def test_a_built_query_fetches_what_fetch_cdr_fetches(sim: Simulator, client: nxframe.Client) -> None:
+    query = CdrQuery.build("2024-03-05", did_number=sim.records("2024-03-05")[0]["number"], call_type="incoming")
+    by_query = client.fetch_query(query, progress=False)
+    by_keywords = client.fetch_cdr("2024-03-05", did_number=query.did_number, call_type="incoming", progress=False)
+    pd.testing.assert_frame_equal(by_query, by_keywords)
+    pd.testing.assert_frame_equal(
+        by_query, sim.ground_truth("2024-03-05", did_number=query.did_number, call_type="incoming")
+    )

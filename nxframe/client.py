@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -117,7 +118,7 @@ class Client:
         page_size: int = MAX_PAGE_SIZE,
         lake: Any = None,
         progress: ProgressOption = None,
-        tz: str | None = None,
+        tz: str | ZoneInfo | None = None,
         allow_long: bool = False,
     ) -> pd.DataFrame:
         """The call records of a day or a date range; see :func:`nxframe.fetch_cdr`."""
@@ -175,7 +176,7 @@ def fetch_cdr(
     lake: Any = None,
     client: Client | None = None,
     progress: ProgressOption = None,
-    tz: str | None = None,
+    tz: str | ZoneInfo | None = None,
     allow_long: bool = False,
 ) -> pd.DataFrame:
     """The NXCloud DID call records of a day or a date range, as a typed DataFrame.

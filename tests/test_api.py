@@ -111,12 +111,13 @@ def test_the_error_tree_in_the_docstring_is_the_real_one() -> None:
 @pytest.mark.parametrize("name", sorted(nxframe.errors.__all__))
 def test_every_error_keeps_its_context_through_pickling(name: str) -> None:
     cls = getattr(nxframe, name)
-    context: dict[str, Any] = {
+    contexts: dict[str, dict[str, Any]] = {
         "InvalidInputError": {"parameter": "page_size"},
         "IncompleteDataError": {"date": dt.date(2024, 3, 5), "expected": 10, "received": 9},
         "SchemaError": {"column": "call_price", "row_id": 7, "value": "1e20"},
         "LakeError": {"path": "/lake/date=2024-03-05/part-0.parquet"},
-    }.get(name, {})
+    }
+    context = contexts.get(name, {})
     if issubclass(cls, nxframe.ApiError):
         context = {"code": 1003, "message": "invalid signature", "http_status": 200, "date": dt.date(2024, 3, 5)}
         context |= {"page": 2, "request": {"url": "http://127.0.0.1:9/api/did/cdr", "body": {"page": 2}}}

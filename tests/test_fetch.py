@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 import nxframe
+from nxframe.pages import FetchProgress
 from nxframe.simulator import Simulator
 
 DAY = "2024-03-05"
@@ -156,7 +157,7 @@ def test_sha256_signing_is_accepted(sim: Simulator) -> None:
 
 def test_progress_callback_reaches_every_page(sim: Simulator, client: nxframe.Client) -> None:
     sim.set_rows(DAY, 950)
-    seen = []
+    seen: list[FetchProgress] = []
     client.fetch_cdr(DAY, "2024-03-06", page_size=100, progress=seen.append)
     last = seen[-1]
     assert last.pages_done == last.pages_total == 10 + -(-len(sim.records("2024-03-06")) // 100)

@@ -195,7 +195,7 @@ def test_odd_dates_are_refused_before_any_request(
 
 @pytest.mark.parametrize(
     ("what", "arguments", "error", "words"),
-    [(what, arguments, nxframe.InvalidInputError, words) for what, arguments, words in BAD_DATES] + BAD_INPUTS,
+    [*((what, arguments, nxframe.InvalidInputError, words) for what, arguments, words in BAD_DATES), *BAD_INPUTS],
     ids=[row[0] for row in BAD_DATES] + [row[0] for row in BAD_INPUTS],
 )
 def test_every_refusal_names_its_parameter(
@@ -205,6 +205,7 @@ def test_every_refusal_names_its_parameter(
     with pytest.raises(nxframe.InvalidInputError) as caught:
         nxframe.fetch_cdr(**arguments, client=client, progress=False)
     parameter = caught.value.parameter
+    assert parameter is not None
     assert parameter in inspect.signature(nxframe.fetch_cdr).parameters
     assert parameter in str(caught.value)
 

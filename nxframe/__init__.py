@@ -11,6 +11,7 @@ the columns and ``nxframe.simulator.Simulator`` to try it offline.
 
 import logging
 
+from . import accessor as accessor  # registers the ``df.cdr`` DataFrame accessor
 from ._version import __version__
 from .client import Client, fetch_cdr
 from .errors import (

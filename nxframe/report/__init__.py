@@ -1,22 +1,49 @@
 """The monthly report: exact totals, the billing check, the month before, anomalies; Excel, HTML, CSV.
 
-The package's modules, data flowing one way: ``tables`` (the one totals
-kernel) -> ``audit`` (billing rules) -> ``anomalies`` (changes, anomalies)
--> ``model`` (the Report) -> ``render_*``/``charts`` (files).
+Modules, data flowing one way:
+
+- ``tables``: the one totals/breakdown kernel (exact Arrow sums; also used by
+  the CLI, the widgets and ``df.cdr``);
+- ``audit``: the documented billing rules, vectorised;
+- ``sources``: a frame or a lake, cut to dates;
+- ``anomalies``: the month against the one before, and what looks wrong;
+- ``words``: months, labels, exact decimals as text;
+- ``model`` (the data and words), ``document`` (``Report``: plus its files),
+  ``build`` (``monthly_report``), ``checks`` (``audit_billing``, ``check_lines``);
+- ``render_html`` (Jinja2 template, autoescape), ``render_excel``,
+  ``render_csv``, ``charts``: imported only when a file is written.
 """
 
-from .legacy import AVERAGE_PLACES, CHART_TITLES, CURRENCY, TABLES, Report, month_range, monthly_report, output_kind
-from .tables import breakdown, totals
+from .anomalies import ANOMALY_COLUMNS, CHANGE_COLUMNS, KINDS
+from .audit import AUDIT_COLUMNS, ISSUES
+from .build import monthly_report
+from .charts import CHART_TITLES
+from .checks import audit_billing, check_lines
+from .document import Report
+from .model import SECTIONS, TABLES
+from .tables import AVERAGE_PLACES, MEASURES, UNKNOWN, breakdown, totals
+from .words import CURRENCY, month_range, output_kind, previous_month
 
 __all__ = [
+    "ANOMALY_COLUMNS",
+    "AUDIT_COLUMNS",
     "AVERAGE_PLACES",
+    "CHANGE_COLUMNS",
     "CHART_TITLES",
     "CURRENCY",
+    "ISSUES",
+    "KINDS",
+    "MEASURES",
+    "SECTIONS",
     "TABLES",
+    "UNKNOWN",
     "Report",
+    "audit_billing",
     "breakdown",
+    "check_lines",
     "month_range",
     "monthly_report",
     "output_kind",
+    "previous_month",
     "totals",
 ]

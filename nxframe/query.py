@@ -68,10 +68,6 @@ class CdrQuery:
         a ``datetime.date``, or a midnight ``datetime``/``pandas.Timestamp``/
         ``numpy.datetime64`` (what ``df.date.min()`` gives).
         """
-        if start is None:
-            raise InvalidInputError(
-                "start is required: a 'YYYY-MM-DD' string or a datetime.date, e.g. '2024-03-01'", parameter="start"
-            )
         first = parse_date(start, "start")
         last = first if end is None else parse_date(end, "end")
         if last < first:
@@ -219,6 +215,4 @@ def _zone(value: Any) -> str | None:
             pass
         else:
             return value
-    raise InvalidInputError(
-        f"tz must be an IANA zone name such as 'Asia/Shanghai' (or its ZoneInfo), not {value!r}", parameter="tz"
-    )
+    raise InvalidInputError(f"tz must be an IANA zone name such as 'Asia/Shanghai', not {value!r}", parameter="tz")

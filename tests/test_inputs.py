@@ -148,6 +148,18 @@ def test_the_readme_lists_every_bad_input() -> None:
         assert error.__name__ in section
 
 
+@pytest.mark.parametrize(("what", "arguments", "error", "words"), BAD_INPUTS, ids=[row[0] for row in BAD_INPUTS])
+def test_the_readme_shows_the_real_message(
+    client: nxframe.Client, what: str, arguments: dict[str, Any], error: type, words: str
+) -> None:
+    """Word for word, so the table cannot drift from the code."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    row = next(line for line in readme.split("## Bad input", 1)[1].splitlines() if line.startswith(f"| {what} |"))
+    with pytest.raises(error) as caught:
+        nxframe.fetch_cdr(**arguments, client=client, progress=False)
+    assert f"`{error.__name__}`: {caught.value}" in row
+
+
 def test_a_progress_that_is_not_a_callable_is_refused(sim: Simulator, client: nxframe.Client) -> None:
     with pytest.raises(nxframe.InvalidInputError, match="progress must be"):
         client.fetch_cdr("2024-03-05", progress="yes")  # type: ignore[arg-type]

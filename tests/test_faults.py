@@ -8,7 +8,9 @@ import pandas as pd
 import pytest
 
 import nxframe
+from nxframe.decode import decode_page
 from nxframe.simulator import Simulator
+from nxframe.transport import ClockSkew, Context, Fail, Ok, Retry, classify
 
 DAY = "2024-03-05"
 
@@ -95,12 +97,15 @@ def test_retry_after_as_an_http_date_is_honoured(sim: Simulator, client: nxframe
 
 
 def test_retries_are_bounded_in_total_time(sim: Simulator) -> None:
+    """Retry-After 2 s, 3 s of waiting allowed: one retry (2 s), the next would pass the budget."""
     sim.faults.add("http_503", times=None, retry_after=2)
-    started = time.monotonic()
-    with sim.client(max_retries=10, retry_max_wait=3.0) as c, pytest.raises(nxframe.ServerError):
+    with (
+        sim.client(max_retries=10, retry_max_wait=3.0) as c,
+        pytest.raises(nxframe.ServerError, match="gave up after 1 retries") as caught,
+    ):
         c.fetch_cdr(DAY, progress=False)
-    assert time.monotonic() - started < 6
-    assert len(sim.requests) <= 3
+    assert len(sim.requests) == 2
+    assert "(2.0 s of waiting)" in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -203,3 +208,64 @@ def test_max_rps_spaces_requests(sim: Simulator) -> None:
     times = sorted(r.at for r in sim.requests)
     assert len(times) == 5
     assert times[-1] - times[0] >= 0.35  # five requests at 10/s span at least 0.4 s
+
+
+# -- classify: the pure verdict on one answer, no server needed ---------------------------
+
+OK_BODY = (
+    b'{"code":0,"message":"Request successful","data":{"totalRow":0,"pageNumber":1,"totalPage":0,'
+    b'"pageSize":10,"list":[]}}'
+)
+
+
+def test_classify_a_code_0_page_is_ok() -> None:
+    outcome = classify(200, {}, OK_BODY, decode_page)
+    assert isinstance(outcome, Ok) and outcome.reply.code == 0
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_classify_a_redirect_fails_naming_status_and_host(status: int) -> None:
+    outcome = classify(status, {"Location": "http://evil.example:81/x"}, b"", decode_page)
+    assert isinstance(outcome, Fail) and isinstance(outcome.error, nxframe.ResponseError)
+    assert f"HTTP {status}" in str(outcome.error) and "'evil.example'" in str(outcome.error)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body", "reason", "wait"),
+    [
+        (503, {"retry-after": "7"}, b"", "HTTP 503", 7.0),
+        (429, {"Retry-After": "1"}, b"", "HTTP 429", 1.0),
+        (502, {"Retry-After": "999999999"}, b"", "HTTP 502", 120.0),
+        (500, {"Retry-After": "garbage"}, b"", "HTTP 500", None),
+        (200, {}, b'{"code":-1,"message":"Request failed","data":null}', "code -1", None),
+    ],
+)
+def test_classify_transient_answers_are_retries(
+    status: int, headers: dict[str, str], body: bytes, reason: str, wait: float | None
+) -> None:
+    outcome = classify(status, headers, body, decode_page)
+    assert isinstance(outcome, Retry) and outcome.reason == reason and outcome.retry_after == wait
+    final = outcome.give_up(3, 1.5)
+    assert "gave up after 3 retries (1.5 s of waiting)" in str(final)
+    assert type(final) is type(outcome.error) and final is not outcome.error
+    assert "gave up" not in str(outcome.error), "the attempt's error is not mutated"
+
+
+def test_classify_1004_is_clock_skew_with_the_server_offset() -> None:
+    date = "Mon, 01 Jan 2035 00:00:00 GMT"
+    outcome = classify(200, {"Date": date}, b'{"code":1004,"message":"timestamp expired","data":null}', decode_page)
+    assert isinstance(outcome, ClockSkew) and outcome.offset is not None and outcome.offset > 0
+    assert outcome.error.code == 1004
+
+
+def test_classify_errors_carry_their_context_from_the_start() -> None:
+    import datetime as dt
+
+    where = Context(dt.date(2024, 3, 5), 2, {"url": "u", "body": {"page": 2}})
+    outcome = classify(200, {}, b'{"code":1002,"message":"Parameter error","data":null}', decode_page, where)
+    assert isinstance(outcome, Fail) and isinstance(outcome.error, nxframe.ParameterError)
+    assert (outcome.error.date, outcome.error.page, outcome.error.http_status) == (dt.date(2024, 3, 5), 2, 200)
+    assert "for 2024-03-05 page 2" in str(outcome.error)
+    broken = classify(200, {}, b"{not json", decode_page, where)
+    assert isinstance(broken, Fail) and isinstance(broken.error, nxframe.ResponseError)
+    assert broken.error.page == 2 and broken.error.__context__ is None

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from nxframe.errors import InvalidInputError
 from nxframe.redaction import Secret
 from nxframe.signing import sign, string_to_sign
 
-NXCLOUD = {"access_key": "fme2na3kdi3ki", "ts": "1655710885431", "biz_type": "1", "action": "send"}
+NXCLOUD: dict[str, Any] = {"access_key": "fme2na3kdi3ki", "ts": "1655710885431", "biz_type": "1", "action": "send"}
 SECRET = "abciiiko2k3"
 KEY = Secret(SECRET)
-CDR = {"access_key": "fme2na3kdi3ki", "ts": "1655710885431", "biz_type": "4", "action": "cdr"}
+CDR: dict[str, Any] = {"access_key": "fme2na3kdi3ki", "ts": "1655710885431", "biz_type": "4", "action": "cdr"}
 CDR_BODY = '{"date":"2022-08-23","page":1,"pageSize":10,"type":0}'
 
 

@@ -1,0 +1,284 @@
+"""A hostile or broken server over real HTTP: nothing leaks, nothing hangs, nothing exhausts memory.
+
+Each test names what it measures (requests sent, elapsed, peak RSS) in its
+assertions; DESIGN.md "What the client refuses from a server" is the contract.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import nxframe
+from nxframe.simulator import Simulator
+
+DAY = "2024-03-05"
+SECRET = "hostile-secret-never-seen-9c1d"
+
+
+@pytest.fixture
+def watcher() -> Iterator[socket.socket]:
+    """A listening socket nobody should ever connect to: a followed redirect would land here."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.setblocking(False)
+    yield listener
+    listener.close()
+
+
+def _connections(listener: socket.socket) -> int:
+    """Connections that reached ``listener`` (the kernel completes them even before ``accept``)."""
+    count = 0
+    while True:
+        try:
+            conn, _ = listener.accept()
+        except BlockingIOError:
+            return count
+        conn.close()
+        count += 1
+
+
+def _client(sim: Simulator, **options: Any) -> nxframe.Client:
+    settings: dict[str, Any] = {"retry_backoff": 0.01, "max_retries": 3, "timeout": 5.0}
+    return sim.client(**(settings | options))
+
+
+# -- redirects ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_refused_and_nothing_reaches_its_target(
+    sim: Simulator, watcher: socket.socket, status: int
+) -> None:
+    port = watcher.getsockname()[1]
+    with Simulator(seed=7) as other:
+        sim.faults.add(f"redirect_{status}", times=None, location=f"http://127.0.0.1:{port}/api/did/cdr")
+        with _client(sim) as c, pytest.raises(nxframe.ResponseError) as caught:
+            c.fetch_cdr(DAY, progress=False)
+        assert other.requests == []
+    message = str(caught.value)
+    assert f"HTTP {status}" in message and "'127.0.0.1'" in message and "never follows redirects" in message
+    assert caught.value.http_status == status
+    assert len(sim.requests) == 1, "a redirect is not retried"
+    assert _connections(watcher) == 0, "the signed request went to the redirect's target"
+
+
+@pytest.mark.parametrize(
+    ("location", "named"),
+    [
+        ("http://api2.nxcloud.com/api/did/cdr", "'api2.nxcloud.com'"),  # an https -> http downgrade
+        ("https://evil.example:8443/steal", "'evil.example'"),
+        ("//evil.example/api/did/cdr", "'evil.example'"),
+        ("/api/did/elsewhere", "'/api/did/elsewhere'"),
+        ("javascript:alert(1)", "'javascript:alert(1)'"),
+    ],
+)
+def test_a_redirect_names_its_target_and_is_not_followed(sim: Simulator, location: str, named: str) -> None:
+    sim.faults.add("redirect_307", times=None, location=location)
+    with _client(sim) as c, pytest.raises(nxframe.ResponseError, match="HTTP 307") as caught:
+        c.fetch_cdr(DAY, progress=False)
+    assert named in str(caught.value)
+    assert c.transport.requests_sent == 1 and len(sim.requests) == 1
+
+
+def test_a_redirect_without_location_is_refused(sim: Simulator) -> None:
+    sim.faults.add("redirect_302", times=None, no_location=True)
+    with _client(sim) as c, pytest.raises(nxframe.ResponseError, match="no Location"):
+        c.fetch_cdr(DAY, progress=False)
+    assert len(sim.requests) == 1
+
+
+# -- time -----------------------------------------------------------------------------
+
+
+def test_a_dripping_body_is_cut_off_at_the_deadline_and_retried(sim: Simulator) -> None:
+    sim.set_rows(DAY, 50)
+    sim.faults.add("drip", times=None, interval=0.05, bytes=1)
+    started = time.monotonic()
+    with _client(sim, timeout=0.5, max_retries=2) as c, pytest.raises(nxframe.ServerError) as caught:
+        c.fetch_cdr(DAY, progress=False)
+    elapsed = time.monotonic() - started
+    assert "timed out" in str(caught.value) and "gave up after 2 retries" in str(caught.value)
+    assert len(sim.requests) == 3 and c.retries["timeout"] == 2
+    assert elapsed >= 3 * 0.5  # each attempt ran to its deadline; pytest's timeout bounds the rest
+
+
+def test_a_drip_that_finishes_within_the_deadline_is_read(sim: Simulator) -> None:
+    sim.set_rows(DAY, 3)
+    sim.faults.add("drip", times=1, interval=0.01, bytes=512)
+    with _client(sim, timeout=10) as c:
+        df = c.fetch_cdr(DAY, progress=False)
+    assert len(df) == 3 and c.retries["timeout"] == 0
+
+
+# -- size -----------------------------------------------------------------------------
+
+
+def test_a_body_that_never_ends_stops_at_the_cap(sim: Simulator) -> None:
+    sim.faults.add("endless", times=None)
+    with _client(sim, max_response_bytes=2**20) as c, pytest.raises(nxframe.ResponseError) as caught:
+        c.fetch_cdr(DAY, progress=False)
+    assert "max_response_bytes" in str(caught.value) and "1,048,576" in str(caught.value)
+    assert len(sim.requests) == 1, "an oversized answer is not retried"
+
+
+def test_a_huge_body_is_refused_at_the_default_cap(sim: Simulator) -> None:
+    sim.faults.add("huge", times=None, size=64 * 2**20)
+    with _client(sim) as c, pytest.raises(nxframe.ResponseError, match="max_response_bytes"):
+        c.fetch_cdr(DAY, progress=False)
+    assert c.settings.max_response_bytes == 32 * 2**20
+    assert len(sim.requests) == 1
+
+
+def test_a_gzip_bomb_stops_at_the_cap_without_inflating(tmp_path: Any) -> None:
+    """In a subprocess, so ``ru_maxrss`` is this fetch's peak alone: 512 MiB inflated, 32 MiB allowed."""
+    script = textwrap.dedent(
+        """
+        import json, resource, nxframe
+        from nxframe.simulator import Simulator
+        from nxframe.simulator.hostile import gzip_bomb
+        wire = len(gzip_bomb(512 * 2**20))
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        with Simulator(seed=7) as sim, sim.client(retry_backoff=0.01) as c:
+            sim.faults.add("gzip_bomb", times=None, size=512 * 2**20)
+            try:
+                c.fetch_cdr("2024-03-05", progress=False)
+                outcome = "no error"
+            except nxframe.ResponseError as exc:
+                outcome = str(exc)
+            sent = len(sim.requests)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        print(json.dumps({"outcome": outcome, "before_kb": before, "peak_kb": peak, "sent": sent, "wire": wire}))
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "max_response_bytes" in result["outcome"]
+    assert result["sent"] == 1
+    assert result["wire"] < 2 * 2**20, "the bomb is small on the wire"
+    assert result["peak_kb"] < 300 * 1024, f"peak RSS {result['peak_kb'] / 1024:.0f} MB"
+
+
+def test_a_compressed_body_within_the_cap_is_inflated_and_checked(sim: Simulator) -> None:
+    """gzip within the cap is inflated, then judged like any body: here not the documented shape."""
+    sim.faults.add("gzip_bomb", times=None, size=2**20)
+    with _client(sim, max_response_bytes=2**21) as c, pytest.raises(nxframe.ResponseError) as caught:
+        c.fetch_cdr(DAY, progress=False)
+    # the bomb inflates within this cap to a body of spaces: refused as not the documented shape
+    assert len(sim.requests) == 1
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+# -- page counts (need pages.py and decode: DESIGN.md "Page counts are sane") ------------
+
+
+@pytest.mark.parametrize("total", [10**12, -5])
+def test_an_absurd_total_row_is_refused_after_one_request(sim: Simulator, total: int) -> None:
+    sim.faults.add("total_row", times=None, value=total)
+    with _client(sim) as c, pytest.raises(nxframe.ResponseError, match="totalRow"):
+        c.fetch_cdr(DAY, progress=False)
+    assert len(sim.requests) == 1
+
+
+def test_a_total_row_over_max_rows_per_date_is_refused(sim: Simulator) -> None:
+    sim.set_rows(DAY, 30)
+    with _client(sim, max_rows_per_date=20) as c, pytest.raises(nxframe.ResponseError, match="max_rows_per_date"):
+        c.fetch_cdr(DAY, progress=False)
+    assert len(sim.requests) == 1
+
+
+def test_a_wrong_page_number_is_refused_after_one_request(sim: Simulator) -> None:
+    sim.faults.add("page_number", times=None, page=1)
+    with _client(sim) as c, pytest.raises(nxframe.ResponseError, match="pageNumber"):
+        c.fetch_cdr(DAY, progress=False)
+    assert len(sim.requests) == 1
+
+
+# -- strict JSON (need decode: DESIGN.md "Bodies are strict JSON") ------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [
+        ("deep_nesting", {"depth": 1000}),
+        ("duplicate_key", {"where": "envelope"}),
+        ("duplicate_key", {"where": "record"}),
+        ("nan", {"value": "NaN"}),
+        ("nan", {"value": "Infinity"}),
+    ],
+)
+def test_a_body_that_is_not_strict_json_is_refused(sim: Simulator, kind: str, options: dict[str, Any]) -> None:
+    sim.set_rows(DAY, 5)
+    sim.faults.add(kind, times=None, **options)
+    with _client(sim) as c, pytest.raises(nxframe.ResponseError):
+        c.fetch_cdr(DAY, progress=False)
+    assert len(sim.requests) == 1
+
+
+# -- nothing carries the sign ---------------------------------------------------------------
+
+
+def _reachable(error: BaseException) -> list[Any]:
+    """Every object an error leads to: causes, contexts, args, attributes, tracebacks' locals excluded."""
+    seen: set[int] = set()
+    found: list[Any] = []
+    stack: list[tuple[Any, int]] = [(error, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if id(item) in seen or depth > 8:
+            continue
+        seen.add(id(item))
+        found.append(item)
+        children: list[Any] = []
+        if isinstance(item, BaseException):
+            children += [item.__cause__, item.__context__, *item.args]
+        if isinstance(item, dict):
+            children += [*item.keys(), *item.values()]
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            children += list(item)
+        elif hasattr(item, "__dict__") and not isinstance(item, type):
+            children += list(vars(item).values())
+        stack += [(child, depth + 1) for child in children if child is not None]
+    return found
+
+
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [
+        ("redirect_307", {"location": "http://127.0.0.1:9/x"}),
+        ("drop", {}),
+        ("truncate", {}),
+        ("timeout", {"seconds": 1.0}),
+        ("drip", {"interval": 0.05}),
+        ("endless", {}),
+        ("gzip_bomb", {"size": 4 * 2**20}),
+        ("malformed", {}),
+        ("duplicate_key", {}),
+        ("code_1003", {}),
+        ("http_503", {"retry_after": 0}),
+    ],
+)
+def test_no_error_from_a_hostile_answer_carries_the_sign_or_the_secret(kind: str, options: dict[str, Any]) -> None:
+    with Simulator(seed=7, access_secret=SECRET) as sim:
+        sim.faults.add(kind, times=None, **options)
+        with (
+            sim.client(retry_backoff=0.01, max_retries=1, timeout=0.5, max_response_bytes=2**20) as c,
+            pytest.raises(nxframe.NxframeError) as caught,
+        ):
+            c.fetch_cdr(DAY, progress=False)
+        signs = {r.headers["sign"] for r in sim.requests}
+    assert signs, "requests were sent"
+    for item in _reachable(caught.value):
+        assert not isinstance(item, BaseException) or isinstance(item, nxframe.NxframeError), (
+            f"a library exception is reachable from the error: {type(item).__name__}"
+        )
+        text = repr(item)
+        assert SECRET not in text
+        assert not any(sign in text for sign in signs), f"a sign is reachable via {type(item).__name__}"

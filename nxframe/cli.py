@@ -1,44 +1,88 @@
-"""``nxframe``: fetch, sync, check, report, simulate, demo.
+"""``nxframe``: fetch, sync, check, audit, report, simulate, demo.
 
-Exit codes: 0 ok, 1 an API or data error, 2 bad arguments. Errors print one
-line on stderr (``--debug`` adds the traceback); progress bars go to stderr,
-results to stdout.
+Exit codes: 0 ok, 1 an API or data error or a finding (``check``: drift,
+missing or damaged dates; ``audit``: calls off the billing rules; ``report``:
+a month with no data), 2 bad arguments. Errors print one line on stderr
+(``--debug``, before or after the command, adds the traceback); progress bars
+go to stderr, results to stdout. Output cut short by a closed pipe
+(``nxframe check ... | head``) ends quietly with 141, as a Unix tool killed by
+SIGPIPE does.
+
+The library's messages name Python parameters (``page_size``); here
+:func:`flag_message` turns them into this command line's flags
+(``--page-size``), in one place. The commands themselves are in
+:mod:`nxframe.cli_commands`.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import datetime as dt
 import logging
 import os
+import re
 import sys
-import threading
 import traceback
-from collections.abc import Callable, Sequence
-from decimal import Decimal
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from ._version import __version__
 from .config import ENV_ACCESS_KEY, ENV_ACCESS_SECRET, ENV_BASE_URL
 from .errors import InvalidInputError, NxframeError
 from .schema import COLUMNS
 
-__all__ = ["main"]
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_PIPE", "EXIT_USAGE", "build_parser", "flag_message", "main", "synopsis"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: 128 + SIGPIPE: what a shell reports for a tool whose reader went away (``| head``).
+EXIT_PIPE = 141
+
+#: Python parameter -> the flag that sets it here. Messages are rewritten with it, nothing else is.
+FLAGS = {
+    "allow_long": "--allow-long",
+    "page_size": "--page-size",
+    "refresh_days": "--refresh-days",
+    "did_number": "--did",
+    "call_number": "--call",
+    "call_type": "--type",
+    "lock_timeout": "--lock-timeout",
+    "tz": "--tz",
+}
+_CREDENTIALS = ("access_key", "access_secret")
+COMMANDS = ("fetch", "sync", "check", "audit", "report", "simulate", "demo")
 
 
-class _UsageError(Exception):
-    """Bad command-line arguments (exit 2)."""
+class UsageError(Exception):
+    """Bad command-line arguments (exit 2), raised instead of argparse's own exit."""
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # argparse prints usage and exits 2 itself; keep one line
-        raise _UsageError(message)
+        raise UsageError(message)
+
+
+def _port(text: str) -> int:
+    value = _integer(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 to 65535 (0 = any free one), not {text}")
+    return value
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, not {text!r}") from None
+    if not 0 <= value <= 3600:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError(f"must be from 0 to 3600 seconds, not {text}")
+    return value
 
 
 def _columns_help() -> str:
@@ -46,89 +90,127 @@ def _columns_help() -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line; the README's synopsis is generated from it (:func:`synopsis`)."""
+    debug = _Parser(add_help=False)
+    # SUPPRESS: a subcommand's --debug sets it, but its absence does not undo a --debug given before.
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="tracebacks and debug logs")
     parser = _Parser(
         prog="nxframe",
         description="NXCloud DID call records as typed, exact tables; a Parquet lake; monthly reports.",
-        epilog=f"Credentials come from {ENV_ACCESS_KEY} and {ENV_ACCESS_SECRET} ({ENV_BASE_URL} optional). "
-        "Exit codes: 0 ok, 1 API or data error, 2 bad arguments.",
+        epilog=f"Credentials come from {ENV_ACCESS_KEY} and {ENV_ACCESS_SECRET} ({ENV_BASE_URL} optional); "
+        "without them, try `nxframe demo`. Exit codes: 0 ok, 1 API or data error or a finding, 2 bad arguments.",
     )
     parser.add_argument("--version", action="version", version=f"nxframe {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--debug", action="store_true", default=False, help="tracebacks and debug logs")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    fetch = commands.add_parser(
+    def command(name: str, text: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=text, description=kwargs.pop("description", text), parents=[debug], **kwargs
+        )
+
+    fetch = command(
         "fetch",
-        help="fetch a day or a date range",
+        "fetch a day or a date range",
         description="Fetch call records; print a per-day summary, or write them to --out.",
         epilog=_columns_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    fetch.add_argument("start", help="first date, YYYY-MM-DD")
-    fetch.add_argument("end", nargs="?", help="last date, inclusive (default: start)")
-    _add_filters(fetch)
-    fetch.add_argument("--page-size", type=int, default=999, help="rows per request, 1..999 (default 999)")
-    fetch.add_argument("--tz", help="zone of the API's times, e.g. Asia/Shanghai (default: naive)")
-    fetch.add_argument("--out", type=Path, help="write FILE.parquet or FILE.csv")
-    fetch.add_argument("--lake", help="also persist each date into this lake folder or URL")
+    fetch.add_argument("start", metavar="START", help="first date, YYYY-MM-DD")
+    fetch.add_argument("end", metavar="END", nargs="?", help="last date, inclusive (default: START)")
+    fetch.add_argument("--did", dest="did_number", metavar="N", help="only this DID number")
+    fetch.add_argument("--call", dest="call_number", metavar="N", help="only this calling/called number")
+    fetch.add_argument(
+        "--type",
+        dest="call_type",
+        choices=["incoming", "outgoing"],
+        metavar="incoming|outgoing",
+        help="only this direction",
+    )
+    fetch.add_argument("--out", type=Path, metavar="FILE.parquet|.csv", help="write the rows to this file")
+    fetch.add_argument("--lake", metavar="DIR", help="also persist each date into this lake folder or URL")
+    fetch.add_argument("--tz", metavar="ZONE", help="zone of the API's times, e.g. Asia/Shanghai (default: naive)")
+    fetch.add_argument("--page-size", type=_integer, default=999, metavar="N", help="rows per request, 1..999")
     fetch.add_argument("--allow-long", action="store_true", help="allow a range over 366 days")
 
-    sync = commands.add_parser("sync", help="bring a Parquet lake up to date")
-    _add_lake_range(sync)
-    sync.add_argument("--refresh-days", type=int, default=2, help="re-fetch this many days before today (default 2)")
-    sync.add_argument("--verify", action="store_true", help="also re-fetch older dates whose row count drifted")
+    sync = command("sync", "bring a Parquet lake up to date")
+    _lake_range(sync)
+    sync.add_argument("--refresh-days", type=_integer, default=2, metavar="N", help="re-fetch the last N days (2)")
+    sync.add_argument("--verify", action="store_true", help="read every partition; re-fetch damaged or drifted ones")
 
-    check = commands.add_parser("check", help="compare a lake's row counts with the API's")
-    _add_lake_range(check)
+    check = command("check", "compare a lake with the API; exit 1 on drift, missing or damaged dates")
+    _lake_range(check)
+    check.add_argument("--deep", action="store_true", help="also read every partition in full (finds damage)")
 
-    report = commands.add_parser("report", help="the monthly report of a lake")
-    report.add_argument("--lake", required=True, help="lake folder or fsspec URL")
-    report.add_argument("--month", required=True, help="YYYY-MM")
-    report.add_argument("--out", required=True, type=Path, help="FILE.xlsx, FILE.html, or a folder for CSVs")
+    audit = command("audit", "check a month's calls against the fee rules; exit 1 when any is off")
+    audit.add_argument("--lake", required=True, metavar="DIR", help="lake folder or fsspec URL")
+    audit.add_argument("--month", required=True, metavar="YYYY-MM", help="the month to check")
+    audit.add_argument("--out", type=Path, metavar="FILE.csv", help="write the flagged calls (exact decimals)")
+
+    report = command("report", "the monthly report of a lake; exit 1 for a month with no data")
+    report.add_argument("--lake", required=True, metavar="DIR", help="lake folder or fsspec URL")
+    report.add_argument("--month", required=True, metavar="YYYY-MM", help="the month to report")
+    report.add_argument("--out", required=True, type=Path, metavar="FILE.xlsx|FILE.html|DIR", help="where to write")
     report.add_argument("--sync", action="store_true", help="sync the month into the lake first")
 
-    simulate = commands.add_parser("simulate", help="run the local NXCloud simulator in the foreground")
-    simulate.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765, 0 = any)")
-    simulate.add_argument("--seed", type=int, default=0, help="data seed (default 0)")
-    simulate.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    simulate = command("simulate", "run the local NXCloud simulator in the foreground")
+    simulate.add_argument("--port", type=_port, default=8765, metavar="P", help="port on 127.0.0.1 (8765; 0 = any)")
+    simulate.add_argument("--seed", type=_integer, default=0, metavar="S", help="data seed (default 0)")
+    simulate.add_argument("--latency", type=_seconds, default=0.0, metavar="SECONDS", help="delay before each answer")
 
-    demo = commands.add_parser("demo", help="the whole job offline: simulator -> lake -> report")
+    demo = command("demo", "the whole job offline: simulator -> lake -> report")
     demo.add_argument("--offline", action="store_true", help="use the simulator even if credentials are set")
-    demo.add_argument("--month", help="YYYY-MM (default: last month)")
-    demo.add_argument("--data", type=Path, default=Path("data"), help="where lake/ and reports/ go (default data/)")
+    demo.add_argument("--month", metavar="YYYY-MM", help="the month (default: last month)")
+    demo.add_argument("--data", type=Path, default=Path("data"), metavar="DIR", help="where lake/ and reports/ go")
     return parser
 
 
-def _add_filters(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--did", dest="did_number", help="only this DID number")
-    parser.add_argument("--call", dest="call_number", help="only this calling/called number")
-    parser.add_argument("--type", dest="call_type", choices=["incoming", "outgoing"], help="only this direction")
+def _lake_range(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--lake", required=True, metavar="DIR", help="lake folder or fsspec URL")
+    parser.add_argument("--start", required=True, metavar="D", help="first date, YYYY-MM-DD")
+    parser.add_argument("--end", required=True, metavar="D", help="last date, YYYY-MM-DD")
 
 
-def _add_lake_range(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--lake", required=True, help="lake folder or fsspec URL")
-    parser.add_argument("--start", required=True, help="first date, YYYY-MM-DD")
-    parser.add_argument("--end", required=True, help="last date, YYYY-MM-DD")
+def synopsis() -> str:
+    """One usage line per command, from the parser itself: the README's "Command line" block."""
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    lines = []
+    for name in COMMANDS:
+        usage = action.choices[name].format_usage().strip().removeprefix("usage: ")
+        lines.append(" ".join(usage.replace("[-h] ", "").replace("[--debug] ", "").split()))
+    return "\n".join(lines)
+
+
+def flag_message(error: BaseException) -> str:
+    """An error's message in this command line's words: flags for parameters, env vars for credentials."""
+    text = " ".join(str(error).split())
+    if isinstance(error, InvalidInputError) and (
+        getattr(error, "parameter", None) in _CREDENTIALS or text.startswith("no NXCloud credentials")
+    ):
+        return (
+            f"no NXCloud credentials: set {ENV_ACCESS_KEY} and {ENV_ACCESS_SECRET} in the environment "
+            f"({ENV_BASE_URL} optional). To try nxframe offline: `nxframe demo`, or run `nxframe simulate` "
+            "and export the variables it prints"
+        )
+    if isinstance(error, InvalidInputError):
+        for name, flag in FLAGS.items():
+            text = re.sub(rf"(?<![\w-]){name}=True\b", flag, text)
+            text = re.sub(rf"(?<![\w-]){name}(?![\w-])", flag, text)
+    return text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (the console script exits with it)."""
-    parser = build_parser()
-    debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in arguments
     try:
-        args = parser.parse_args(argv)
-        if args.command is None:
-            parser.print_help()
-            return EXIT_USAGE
-        logging.basicConfig(
-            level=logging.DEBUG if args.debug else logging.WARNING,
-            format="%(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
-        handler: Callable[[argparse.Namespace], int] = _COMMANDS[args.command]
-        return handler(args)
-    except _UsageError as exc:
+        return _run(arguments)
+    except UsageError as exc:
         print(f"nxframe: error: {exc} (see nxframe --help)", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        return _quiet_pipe()
     except InvalidInputError as exc:
         _report(exc, debug)
         return EXIT_USAGE
@@ -138,151 +220,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("nxframe: interrupted", file=sys.stderr)
         return 130
-    except OSError as exc:  # a file or folder the user named could not be written
+    except OSError as exc:  # a file the user named could not be written (disk full, permissions)
         _report(exc, debug)
         return EXIT_FAILED
+
+
+def _run(arguments: list[str]) -> int:
+    args = build_parser().parse_args(arguments)
+    if args.command is None:
+        raise UsageError(f"a command is required: {', '.join(COMMANDS)}")
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    from .cli_commands import HANDLERS
+
+    code = HANDLERS[args.command](args)
+    sys.stdout.flush()  # a closed pipe shows here, inside the handler of BrokenPipeError
+    return code
+
+
+def _quiet_pipe() -> int:
+    """The reader of stdout went away: stop without a word, and keep Python's exit flush from complaining."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return EXIT_PIPE
 
 
 def _report(exc: BaseException, debug: bool) -> None:
     if debug:
         traceback.print_exception(exc, file=sys.stderr)
-    print(f"nxframe: error: {type(exc).__name__}: {exc}", file=sys.stderr)
-
-
-# -- commands --------------------------------------------------------------------------
-
-
-def _fetch(args: argparse.Namespace) -> int:
-    from .client import fetch_cdr
-
-    out: Path | None = args.out
-    if out is not None and out.suffix.lower() not in (".parquet", ".csv"):
-        raise InvalidInputError(f"--out must end in .parquet or .csv, not {out.name!r}")
-    frame = fetch_cdr(
-        args.start,
-        args.end,
-        did_number=args.did_number,
-        call_number=args.call_number,
-        call_type=args.call_type,
-        page_size=args.page_size,
-        tz=args.tz,
-        lake=args.lake,
-        allow_long=args.allow_long,
-    )
-    if out is not None:
-        write_frame(frame, out)
-        print(f"wrote {len(frame)} rows to {out}")
-    print(daily_summary(frame).to_string(index=False))
-    return EXIT_OK
-
-
-def write_frame(frame: pd.DataFrame, out: Path) -> None:
-    """Write a fetched frame to Parquet (same schema as the lake) or CSV (decimals as exact text)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.suffix.lower() == ".parquet":
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
-        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), out, compression="zstd")
-    else:
-        frame.to_csv(out, index=False)
-
-
-def daily_summary(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows, answered calls, billed minutes and exact cost per date."""
-    answered = frame["call_duration"] > 0
-    summary = (
-        frame.assign(answered=answered)
-        .groupby("date", sort=True, observed=True)
-        .agg(
-            rows=("id", "size"),
-            answered=("answered", "sum"),
-            billed_minutes=("fee_duration_minute", "sum"),
-            cost=("call_price", "sum"),
-        )
-        .reset_index()
-    )
-    return summary
-
-
-def _sync(args: argparse.Namespace) -> int:
-    from .lake import sync_lake
-
-    result = sync_lake(args.lake, args.start, args.end, refresh_days=args.refresh_days, verify=args.verify)
-    print(result.fillna({"error": ""}).to_string(index=False))
-    counts = result["action"].value_counts()
-    print(", ".join(f"{n} {action}" for action, n in counts.items()) + f" -> {args.lake}")
-    return EXIT_FAILED if "failed" in counts else EXIT_OK
-
-
-def _check(args: argparse.Namespace) -> int:
-    from .lake import check_lake
-
-    result = check_lake(args.lake, args.start, args.end)
-    print(result.to_string(index=False))
-    counts = result["status"].value_counts()
-    print(", ".join(f"{n} {status}" for status, n in counts.items()))
-    return EXIT_OK
-
-
-def _report_command(args: argparse.Namespace) -> int:
-    from .report import month_range, monthly_report, output_kind
-
-    output_kind(args.out)  # a bad --out fails before any work
-    if args.sync:
-        from .lake import sync_lake
-
-        first, last = month_range(args.month)
-        synced = sync_lake(args.lake, first, last)
-        failed = synced[synced["action"] == "failed"]
-        if len(failed):
-            print(failed.to_string(index=False), file=sys.stderr)
-    report = monthly_report(args.lake, args.month)
-    path = report.write(args.out)
-    print(report.summary_text())
-    print(f"wrote {path}")
-    return EXIT_OK
-
-
-def _simulate(args: argparse.Namespace) -> int:
-    from .simulator import Simulator
-
-    with Simulator(seed=args.seed, port=args.port, latency=args.latency) as simulator:  # bound before printing
-        print("NXCloud simulator (fake credentials, offline). Point nxframe at it with:", flush=True)
-        for name, value in simulator.env().items():
-            print(f"  export {name}={value}", flush=True)
-        print("Ctrl-C stops it.", flush=True)
-        with contextlib.suppress(KeyboardInterrupt):
-            threading.Event().wait()
-    return EXIT_OK
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    live = not args.offline and bool(os.environ.get(ENV_ACCESS_KEY)) and bool(os.environ.get(ENV_ACCESS_SECRET))
-    return run_demo(month=args.month, data=args.data, live=live)
-
-
-_COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "fetch": _fetch,
-    "sync": _sync,
-    "check": _check,
-    "report": _report_command,
-    "simulate": _simulate,
-    "demo": _demo,
-}
-
-
-def _money(value: Decimal) -> str:
-    return f"{value:,.6f}"
-
-
-def last_month(today: dt.date | None = None) -> str:
-    """``YYYY-MM`` of the month before ``today``."""
-    today = today or dt.date.today()
-    first = today.replace(day=1) - dt.timedelta(days=1)
-    return f"{first.year:04d}-{first.month:02d}"
+    print(f"nxframe: error: {type(exc).__name__}: {flag_message(exc)}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,6 +8,7 @@ front end would draw.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import subprocess
 import sys
@@ -19,8 +20,10 @@ import pandas as pd
 import pytest
 
 import nxframe
+from nxframe.report import check_lines
 from nxframe.simulator import Simulator
 from nxframe.widgets import CdrExplorer, Summary, chart, show, summarize
+from nxframe.widgets.display import bundles
 
 DAY = dt.date(2025, 3, 4)
 WAIT = 30.0
@@ -53,7 +56,7 @@ def test_dates_fetched_from_the_form_equal_the_ground_truth(sim: Simulator, clie
     pd.testing.assert_frame_equal(explorer.df, truth)
     assert explorer.last_error is None
     assert explorer.status_text.startswith(f"✓ {len(truth):,} calls from 2025-03-01 to 2025-03-03")
-    assert f"total cost {truth['call_price'].sum()}" in explorer.status_text
+    assert f"total cost {truth['call_price'].sum():,}" in explorer.status_text
     assert explorer.progress_bar.value == explorer.progress_bar.max == 3 + 3  # one page and one date each
     assert explorer.progress_bar.bar_style == "success"
     assert explorer.progress_label.value == f"3/3 dates · 3/3 pages · {len(truth):,} rows"
@@ -90,7 +93,7 @@ def test_the_progress_bar_advances_per_page_and_per_date_to_its_end(sim: Simulat
     assert explorer.progress_label.value == "2/2 dates · 5/5 pages · 370 rows"
 
 
-def test_what_the_output_shows_summary_decimals_as_written_rows_and_a_chart(
+def test_what_the_output_shows_summary_checks_decimals_as_written_rows_and_a_chart(
     sim: Simulator, client: nxframe.Client
 ) -> None:
     explorer = CdrExplorer(client)
@@ -98,15 +101,20 @@ def test_what_the_output_shows_summary_decimals_as_written_rows_and_a_chart(
     assert df is not None
     outputs = explorer.output.outputs
     kinds = [sorted(output["data"]) for output in outputs]
-    assert kinds == [["text/html", "text/plain"]] * 3 + [["image/png", "text/plain"]]
-    summary_html, _, head_html = (output["data"]["text/html"] for output in outputs[:3])
+    assert kinds == [["text/html", "text/plain"]] * 4 + [["image/png", "text/plain"]]
+    summary_html, checks_html, _, head_html = (output["data"]["text/html"] for output in outputs[:4])
     total = df["call_price"].sum()
+    minutes = df["fee_duration_minute"].sum()
     assert isinstance(total, Decimal)
-    assert f"<td>{total}</td>" in summary_html  # the exact total, every digit
+    # #15.11: money with thousands separators, as the counts have them; every digit kept
+    assert f"<td>{total:,}</td>" in summary_html and f"<td>{minutes:,}</td>" in summary_html
+    assert f"<td>{len(df):,}</td>" in summary_html
+    assert "Billing check:" in checks_html and check_lines(df)[0] in checks_html
+    assert outputs[1]["data"]["text/plain"].startswith(f"Billing check: {check_lines(df)[0]}")
     first = df.iloc[0]
     for column in ("fee_duration_minute", "call_price_unit", "call_price"):
         assert f"<td>{first[column]}</td>" in head_html  # e.g. 0.055000: a decimal, not a float repr
-    assert outputs[3]["data"]["image/png"].startswith("iVBORw0KGgo")  # base64 of a PNG header
+    assert outputs[4]["data"]["image/png"].startswith("iVBORw0KGgo")  # base64 of a PNG header
 
 
 def test_end_before_start_is_one_line_and_sends_nothing(sim: Simulator, client: nxframe.Client) -> None:
@@ -131,8 +139,12 @@ def test_a_form_error_after_a_fetch_leaves_that_result_alone(sim: Simulator, cli
     explorer.fetch_button.click()
 
     assert explorer.status_text.startswith("✗ InvalidInputError: end ")
-    assert explorer.df is good and explorer.output.outputs == shown
-    assert explorer.progress_bar.bar_style == "success"  # that fetch did not fail; nothing new was sent
+    assert explorer.df is good
+    # #15.11: the result still shown is labelled as the previous one, and its bar is no longer green
+    marker, *rest = explorer.output.outputs
+    assert marker["data"]["text/plain"].startswith(f"Previous result ({DAY}); the form's new values were refused")
+    assert tuple(rest) == shown
+    assert explorer.progress_bar.bar_style == ""
     assert sim.requests == []
 
 
@@ -232,17 +244,22 @@ def test_threaded_false_fetches_inside_the_click(sim: Simulator, client: nxframe
     pd.testing.assert_frame_equal(explorer.df, sim.ground_truth(DAY))
 
 
-def test_an_unexpected_exception_is_kept_in_last_error_and_shown_as_one_line(sim: Simulator) -> None:
+def test_an_unexpected_exception_is_kept_in_last_error_and_shown_as_one_line_without_the_secret(
+    sim: Simulator,
+) -> None:
+    secret = sim.access_secret
+
     class BrokenClient(nxframe.Client):
         def fetch_query(self, *args: object, **kwargs: object) -> pd.DataFrame:
-            raise RuntimeError("disk on fire")
+            raise RuntimeError(f"disk on fire (config secret={secret!r})")
 
     with BrokenClient(sim.access_key, sim.access_secret, base_url=sim.base_url) as client:
         explorer = CdrExplorer(client, start=DAY)
         assert _fetch(explorer, DAY) is None
 
     assert isinstance(explorer.last_error, RuntimeError)
-    assert explorer.status_text.startswith("✗ Unexpected RuntimeError: disk on fire")
+    assert explorer.status_text.startswith("✗ Unexpected RuntimeError: disk on fire (config secret='********')")
+    assert secret not in _everything_shown(explorer)
     assert not explorer.running and not explorer.fetch_button.disabled
 
 
@@ -309,8 +326,45 @@ def test_show_displays_any_frame_and_returns_exact_totals(
         dates=2,
         did_numbers=truth["did_number"].nunique(),
     )
-    printed = capsys.readouterr().out  # no IPython here: the summary is printed
-    assert f"total cost      {summary.total_cost}" in printed
+    printed = capsys.readouterr().out  # no IPython here: the summary and the checks are printed
+    assert f"total cost      {summary.total_cost:,}" in printed
+    assert f"Billing check: {check_lines(df)[0]}" in printed
+
+
+def test_the_summary_writes_money_with_thousands_separators_like_the_counts() -> None:
+    """#15.11: "34,323.050009" next to "19,505", not "34323.050009"; no digit lost."""
+    summary = Summary(19505, 19505, 12000, Decimal("81234.500000"), Decimal("34323.050009"), None, None, 0, 12)
+    values = summary.to_frame()["value"]
+    assert values["calls"] == "19,505"
+    assert values["total cost"] == "34,323.050009" and values["billed minutes"] == "81,234.500000"
+
+
+def test_the_billing_check_line_counts_a_call_billed_off_the_rules(sim: Simulator) -> None:
+    """show() and the explorer say what the billing check found in the fetched dates (issue 14 item 5)."""
+    truth = sim.ground_truth(DAY)
+    answered = truth.index[truth["call_duration"] > 0][0]
+    overcharged = truth.copy()
+    overcharged.loc[answered, "call_price"] = truth.loc[answered, "call_price"] + Decimal("1.5")
+    clean, flagged = check_lines(truth)[0], check_lines(overcharged)[0]
+    assert clean == f"{len(truth):,} calls checked, 0 off the rules, overcharge 0.000000 CNY"
+    assert flagged == f"{len(truth):,} calls checked, 1 off the rules, overcharge 1.500000 CNY"
+    plain = "\n".join(bundle["text/plain"] for bundle in bundles(overcharged, summarize(overcharged)))
+    assert f"Billing check: {flagged}" in plain
+
+
+def test_chart_labels_are_literal_and_cut_to_40_characters(sim: Simulator) -> None:
+    """API text is data: a country like ``$\\foo{bar}$`` is drawn as written (mathtext would raise)."""
+    truth = sim.ground_truth(DAY)
+    math = "$\\foo{bar}$"
+    long = "Republic of " + "Very " * 20 + "Long Name"
+    names = [math if i % 2 else long for i in range(len(truth))]
+    frame = truth.assign(country_name=pd.array(names, dtype=truth["country_name"].dtype))
+    figure = chart(frame)
+    figure.savefig(io.BytesIO(), format="png")  # text is laid out (and mathtext parsed) only here
+    labels = [text.get_text() for text in figure.axes[1].get_yticklabels()]
+    assert math in labels
+    cut = next(label for label in labels if label.startswith("Republic"))
+    assert len(cut) == 40 and cut.endswith("…") and long.startswith(cut[:-1])
 
 
 def test_show_refuses_floats_for_money_and_foreign_frames(sim: Simulator) -> None:

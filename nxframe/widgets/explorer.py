@@ -1,13 +1,6 @@
-"""Jupyter widgets for call records: :class:`CdrExplorer` (pick, fetch, look) and :func:`show` (summary + chart).
+"""The call-record explorer: pick dates and filters, Fetch, see the summary, the checks, rows and a chart.
 
->>> from nxframe.widgets import CdrExplorer, show
->>> CdrExplorer()                     # doctest: +SKIP   (last line of a cell: the form appears)
->>> summary = show(df)                # doctest: +SKIP   summary table, first rows, chart
->>> summary.total_cost                # doctest: +SKIP
-Decimal('2234.665697')
-
-This is an edge module: the core never imports it, and it is the only module
-that imports ipywidgets.
+This is the only module of nxframe that imports ipywidgets.
 
 Why the explorer fetches in a background thread
 -----------------------------------------------
@@ -45,22 +38,17 @@ which is simpler to step through in a debugger.
 
 from __future__ import annotations
 
-import base64
 import contextvars
 import datetime as dt
 import html
-import io
 import logging
+import re
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-from matplotlib.figure import Figure
 
 try:
     import ipywidgets as widgets
@@ -70,32 +58,19 @@ except ImportError as exc:  # pragma: no cover - ipywidgets is a dependency; a b
         "nxframe.fetch_cdr and the rest of nxframe work without it"
     ) from exc
 
-from .client import Client
-from .errors import InvalidInputError, NxframeError
-from .lake import Lake
-from .pages import FetchProgress
-from .query import MAX_PAGE_SIZE, CdrQuery
-from .redaction import MASK
+from ..client import Client
+from ..errors import InvalidInputError, NxframeError
+from ..lake import Lake
+from ..pages import FetchProgress
+from ..query import MAX_PAGE_SIZE, CdrQuery
+from ..redaction import MASK, Secret
+from .display import bundles, outputs
+from .summary import Summary, summarize
 
-__all__ = ["CdrExplorer", "Summary", "chart", "show", "summarize"]
+__all__ = ["CdrExplorer"]
 
 log = logging.getLogger("nxframe")
 
-#: Columns :func:`summarize` and :func:`chart` read; every frame from fetch_cdr/read_lake has them.
-NEEDED_COLUMNS = (
-    "date",
-    "id",
-    "call_type",
-    "country_name",
-    "start_time",
-    "call_duration",
-    "fee_duration_minute",
-    "call_price",
-)
-#: Rows of the table shown under the summary.
-HEAD_ROWS = 10
-#: Countries in the cost chart; the rest are summed into "other".
-TOP_COUNTRIES = 10
 #: Status line colours: JupyterLab's theme variables, with fallbacks for other front ends.
 _COLOURS = {
     "idle": "var(--jp-ui-font-color2, #57606a)",
@@ -104,256 +79,8 @@ _COLOURS = {
     "error": "var(--jp-error-color1, #cf222e)",
 }
 _MARKS = {"idle": "", "busy": "⏳ ", "ok": "✓ ", "error": "✗ "}
-
-
-# -- the summary -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Summary:
-    """The headline numbers of a call-record DataFrame, money exact.
-
-    Attributes:
-        rows: rows in the frame.
-        calls: distinct calls, by ``(date, id)``; equals ``rows`` for a frame
-            from fetch_cdr or read_lake, less if frames were concatenated twice.
-        answered: calls that lasted at least a second (``call_duration > 0``).
-        billed_minutes: sum of ``fee_duration_minute``, an exact ``Decimal``.
-        total_cost: sum of ``call_price``, an exact ``Decimal``.
-        first_date, last_date: the dates covered, ``None`` when there are no rows.
-        dates: distinct dates with rows.
-        did_numbers: distinct DID numbers.
-    """
-
-    rows: int
-    calls: int
-    answered: int
-    billed_minutes: Decimal
-    total_cost: Decimal
-    first_date: dt.date | None
-    last_date: dt.date | None
-    dates: int
-    did_numbers: int
-
-    def __repr__(self) -> str:
-        span = "no rows" if self.first_date is None else f"{self.first_date}..{self.last_date}"
-        return (
-            f"Summary(rows={self.rows}, calls={self.calls}, answered={self.answered}, "
-            f"billed_minutes=Decimal('{self.billed_minutes}'), total_cost=Decimal('{self.total_cost}'), dates={span})"
-        )
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per figure, values as text so the decimals show every digit (no float on the way)."""
-        if self.first_date is None:
-            span = "none"
-        elif self.first_date == self.last_date:
-            span = str(self.first_date)
-        else:
-            span = f"{self.first_date} … {self.last_date} ({self.dates} with calls)"
-        share = f" ({self.answered / self.calls:.1%})" if self.calls else ""
-        values = {
-            "dates": span,
-            "rows": f"{self.rows:,}",
-            "calls": f"{self.calls:,}",
-            "answered": f"{self.answered:,}{share}",
-            "DID numbers": f"{self.did_numbers:,}",
-            "billed minutes": str(self.billed_minutes),
-            "total cost": str(self.total_cost),
-        }
-        return pd.DataFrame({"value": list(values.values())}, index=pd.Index(list(values), name="summary"))
-
-    def text(self) -> str:
-        """The summary as plain lines, for a terminal or a log."""
-        frame = self.to_frame()
-        width = max(len(str(name)) for name in frame.index)
-        return "\n".join(f"{name:<{width}}  {value}" for name, value in zip(frame.index, frame["value"], strict=True))
-
-
-def summarize(df: pd.DataFrame) -> Summary:
-    """The :class:`Summary` of a DataFrame from ``fetch_cdr`` or ``read_lake``; sums are exact decimals.
-
-    Raises:
-        InvalidInputError: a needed column is missing, or money is not a decimal
-            column (a float sum would not be exact).
-    """
-    _check_frame(df)
-    dates = df["date"].dropna()
-    return Summary(
-        rows=len(df),
-        calls=len(df[["date", "id"]].drop_duplicates()),
-        answered=int((df["call_duration"].fillna(0) > 0).sum()),
-        billed_minutes=_exact_sum(df["fee_duration_minute"]),
-        total_cost=_exact_sum(df["call_price"]),
-        first_date=dates.min() if len(dates) else None,
-        last_date=dates.max() if len(dates) else None,
-        dates=int(dates.nunique()),
-        did_numbers=int(df["did_number"].nunique()) if "did_number" in df.columns else 0,
-    )
-
-
-def _check_frame(df: Any) -> None:
-    if not isinstance(df, pd.DataFrame):
-        raise InvalidInputError(f"expected a DataFrame from nxframe.fetch_cdr or read_lake, not {type(df).__name__}")
-    missing = [name for name in NEEDED_COLUMNS if name not in df.columns]
-    if missing:
-        raise InvalidInputError(
-            f"the DataFrame lacks {', '.join(missing)}; pass a frame from nxframe.fetch_cdr or read_lake "
-            "(all columns, or at least these)"
-        )
-    for name in ("fee_duration_minute", "call_price"):
-        dtype = df[name].dtype
-        if not (isinstance(dtype, pd.ArrowDtype) and pa.types.is_decimal(dtype.pyarrow_dtype)):
-            raise InvalidInputError(
-                f"{name} is {dtype}, not an exact decimal: totals would be rounded. Keep the column as "
-                "fetch_cdr returns it (decimal128) and convert to float only for a chart"
-            )
-
-
-def _exact_sum(values: pd.Series) -> Decimal:
-    """Sum of an Arrow decimal column as a ``Decimal``: Arrow adds exactly, in decimal128(38, s)."""
-    total = values.sum()
-    if total is None or total is pd.NA:
-        return Decimal(0)
-    return total if isinstance(total, Decimal) else Decimal(str(total))
-
-
-# -- the chart -------------------------------------------------------------------------
-
-
-def chart(df: pd.DataFrame) -> Figure:
-    """Calls per hour (by direction) and cost by country, as a matplotlib :class:`Figure`.
-
-    Uses the object API (no ``pyplot``), so it is safe in any thread and
-    leaves no figure open. Bar lengths are floats, which is fine for pixels;
-    the cost labels print the exact decimal totals.
-
-    Raises:
-        InvalidInputError: as :func:`summarize`.
-    """
-    _check_frame(df)
-    figure = Figure(figsize=(11, 3.6), layout="constrained")
-    hours_axes, country_axes = figure.subplots(1, 2, width_ratios=(3, 2))
-    _plot_hours(hours_axes, df)
-    _plot_countries(country_axes, df)
-    return figure
-
-
-def _plot_hours(axes: Any, df: pd.DataFrame) -> None:
-    frame = pd.DataFrame({"hour": df["start_time"].dt.hour.astype("Int64"), "call_type": df["call_type"]})
-    frame = frame.dropna()
-    counts = frame.groupby(["hour", "call_type"], observed=False).size().unstack(fill_value=0)
-    counts = counts.reindex(range(24), fill_value=0)
-    bottom = [0] * 24
-    for direction in counts.columns:
-        heights = [int(v) for v in counts[direction]]
-        if any(heights):
-            axes.bar(range(24), heights, bottom=bottom, label=str(direction), width=0.85)
-            bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
-    axes.set_title("Calls per hour of the day")
-    axes.set_xlabel("hour (start time)")
-    axes.set_ylabel("calls")
-    axes.set_xticks(range(0, 24, 2))
-    axes.set_xlim(-0.6, 23.6)
-    if not any(bottom):
-        axes.text(0.5, 0.5, "no calls", transform=axes.transAxes, ha="center", va="center", color="grey")
-    elif len(axes.get_legend_handles_labels()[0]) > 1:
-        axes.legend(frameon=False)
-
-
-def _plot_countries(axes: Any, df: pd.DataFrame) -> None:
-    # Sums stay exact decimals; only the bar lengths are converted to float.
-    cost = df.groupby(df["country_name"].fillna("(unknown)"), sort=False)["call_price"].sum().sort_values()
-    if len(cost) > TOP_COUNTRIES:
-        rest = cost.iloc[: len(cost) - TOP_COUNTRIES + 1]
-        top = cost.iloc[len(cost) - TOP_COUNTRIES + 1 :]
-        cost = pd.concat([pd.Series([rest.sum()], index=["other"], dtype=cost.dtype), top])
-    axes.set_title("Cost by country")
-    if len(cost) == 0:
-        axes.text(0.5, 0.5, "no calls", transform=axes.transAxes, ha="center", va="center", color="grey")
-        axes.set_xticks([])
-        axes.set_yticks([])
-        return
-    labels = [str(name) for name in cost.index]
-    values = [Decimal(value) for value in cost]  # iterating an Arrow decimal column gives Decimals
-    axes.barh(labels, [float(v) for v in values], color="#4c72b0")
-    for row, value in enumerate(values):
-        axes.annotate(f" {value}", (float(value), row), va="center", fontsize=8)
-    axes.set_xlabel("cost (exact totals at the bars)")
-    axes.margins(x=0.35)
-
-
-# -- MIME bundles: one rendering for show() and the explorer --------------------------------
-
-
-def _frame_bundle(frame: pd.DataFrame) -> dict[str, str]:
-    """A DataFrame as Jupyter renders it: pandas' HTML repr (decimals as written, e.g. 0.055000).
-
-    Wrapped in a box that scrolls sideways, as JupyterLab's own outputs do:
-    inside a widget the 19 columns would otherwise push the form's width.
-    """
-    rich = frame._repr_html_() or frame.to_html()
-    wide = f'<div class="nxframe-rows" style="overflow-x: auto">{rich}</div>'
-    return {"text/plain": repr(frame), "text/html": wide}
-
-
-def _summary_bundle(summary: Summary) -> dict[str, str]:
-    """The summary as a two-column table, no header: figure, value."""
-    frame = summary.to_frame()
-    table = frame.rename_axis(None).to_html(header=False, classes="nxframe-summary")
-    return {"text/plain": summary.text(), "text/html": table}
-
-
-def _figure_bundle(figure: Figure) -> dict[str, str]:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96)
-    return {
-        "image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
-        "text/plain": "<chart: calls per hour of the day; cost by country>",
-    }
-
-
-def _bundles(df: pd.DataFrame, summary: Summary, rows: int = HEAD_ROWS) -> list[dict[str, str]]:
-    """Summary table, first rows, chart: what both :func:`show` and the explorer display."""
-    heading = f"<b>First {min(rows, len(df))} of {len(df):,} rows</b>"
-    return [
-        _summary_bundle(summary),
-        {"text/html": heading, "text/plain": f"First {min(rows, len(df))} of {len(df):,} rows"},
-        _frame_bundle(df.head(rows)),
-        _figure_bundle(chart(df)),
-    ]
-
-
-def _outputs(bundles: list[dict[str, str]]) -> tuple[dict[str, Any], ...]:
-    """Bundles as notebook outputs, for ``Output.outputs`` (safe to set from any thread)."""
-    return tuple({"output_type": "display_data", "data": bundle, "metadata": {}} for bundle in bundles)
-
-
-def show(df: pd.DataFrame, *, rows: int = HEAD_ROWS) -> Summary:
-    """Display a call-record DataFrame: summary (exact totals), its first rows and a chart.
-
-    Works on any frame from ``fetch_cdr`` or ``read_lake``. In Jupyter or
-    IPython it displays rich output (no widget needed, so it also renders in
-    exported notebooks); elsewhere it prints the summary.
-
-    Returns:
-        The :class:`Summary`, e.g. ``show(df).total_cost`` is the exact total.
-
-    Raises:
-        InvalidInputError: as :func:`summarize`.
-    """
-    summary = summarize(df)
-    from IPython import get_ipython
-    from IPython.display import display
-
-    if get_ipython() is None:
-        print(summary.text())
-        return summary
-    for bundle in _bundles(df, summary, rows):
-        display(bundle, raw=True)  # type: ignore[no-untyped-call]
-    return summary
-
-
-# -- the explorer ----------------------------------------------------------------------
+#: Where a foreign exception's text is split into words to look for the secret.
+_WORD_EDGES = re.compile(r"[\s'\"=:,;()\[\]{}<>]+")
 
 
 class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no type information
@@ -375,7 +102,9 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
 
     Attributes:
         df: the DataFrame of the last successful fetch (kept when a later one
-            fails), or ``None``.
+            fails), or ``None``. Its display is cleared when a fetch fails and
+            marked "previous result" when the form is refused, so what shows
+            under a red line is never taken for the refused dates' result.
         summary: its :class:`Summary`.
         last_error: the exception that ended the last fetch, or ``None``;
             expected errors (:class:`~nxframe.errors.NxframeError`) and
@@ -408,6 +137,7 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
         self._own_client: Client | None = None
         self._running = False
         self._status_plain = ""
+        self._shown: tuple[str, tuple[dict[str, Any], ...]] | None = None  # (its dates, its outputs)
 
         # The arguments are code, not form input: a bad one raises here, at once.
         yesterday = dt.date.today() - dt.timedelta(days=1)
@@ -507,20 +237,21 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
             query = self._query()
             client = self._client_for_fetch()
         except Exception as exc:  # ipywidgets would only log it: show one line instead
-            self._fail(exc, fetching=False)  # the last result stays shown: nothing was fetched
+            self._fail(exc, fetching=False)
+            self._mark_previous()  # nothing was fetched: the last result stays, labelled as such
             return
         lake = self.lake if self.lake_checkbox is not None and self.lake_checkbox.value else None
         self._running = True
         self.fetch_button.disabled = True
         self.last_error = None
         self.output.outputs = ()
+        self._shown = None
         with self.progress_bar.hold_sync():
             self.progress_bar.bar_style = ""
             self.progress_bar.value = 0
             self.progress_bar.max = 1
         self.progress_label.value = ""
-        span = str(query.start) if query.start == query.end else f"{query.start} … {query.end}"
-        self._set_status("busy", f"Fetching {span}…")
+        self._set_status("busy", f"Fetching {_span(query)}…")
         future: Future[pd.DataFrame | None] = Future()
         future.set_running_or_notify_cancel()
         self.future = future
@@ -561,7 +292,9 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
         try:
             frame = client.fetch_query(query, lake=lake, progress=self._on_progress)
             summary = summarize(frame)
-            self.output.outputs = _outputs(_bundles(frame, summary))
+            shown = outputs(bundles(frame, summary))
+            self.output.outputs = shown
+            self._shown = (_span(query), shown)
             self.df, self.summary = frame, summary
             self._finish_progress()
             self._set_status("ok", self._done_text(query, summary, time.perf_counter() - started, lake))
@@ -595,7 +328,7 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
     def _done_text(query: CdrQuery, summary: Summary, seconds: float, lake: Any) -> str:
         span = f"on {query.start}" if query.start == query.end else f"from {query.start} to {query.end}"
         what = "no calls" if summary.rows == 0 else f"{summary.rows:,} calls"
-        text = f"{what} {span}, total cost {summary.total_cost}, in {seconds:.1f} s"
+        text = f"{what} {span}, total cost {summary.total_cost:,}, in {seconds:.1f} s"
         return text + (f"; saved to the lake {lake}" if lake is not None else "")
 
     def _fail(self, error: BaseException, *, fetching: bool = True) -> None:
@@ -611,15 +344,35 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
             self.progress_bar.bar_style = "danger"
         self._set_status("error", self._redact(text))
 
+    def _mark_previous(self) -> None:
+        """Label the result still shown as the previous one: the pickers now show other, refused values."""
+        if self._shown is None:
+            return
+        span, shown = self._shown
+        note = f"Previous result ({span}); the form's new values were refused, nothing was fetched."
+        marker = {"text/plain": note, "text/html": f"<i>{html.escape(note)}</i>"}
+        self.output.outputs = (outputs([marker])[0], *shown)
+        self.progress_bar.bar_style = ""  # not green: the line above is red
+
     def _redact(self, text: str) -> str:
-        """Belt and braces: nxframe's messages never hold the secret, but a foreign exception might."""
-        for client in (self.client, self._own_client):
-            if client is not None:
-                secret = client.settings.access_secret.reveal()
-                if len(secret) >= 4:
-                    text = text.replace(secret, MASK)
+        """Belt and braces: nxframe's messages never hold the secret, but a foreign exception might.
+
+        The secret is never read here (only the signer reveals it): each word of
+        the text is compared with it through :class:`Secret`'s own equality.
+        """
+        secrets = [c.settings.access_secret for c in (self.client, self._own_client) if c is not None]
+        if not secrets:
+            return text
+        words = {word for word in _WORD_EDGES.split(text) if len(word) >= 4}
+        for word in words:
+            if any(Secret(word) == secret for secret in secrets):
+                text = text.replace(word, MASK)
         return text
 
     def _set_status(self, kind: str, text: str) -> None:
         self._status_plain = _MARKS[kind] + text
         self.status.value = f'<span style="color: {_COLOURS[kind]}">{html.escape(self._status_plain)}</span>'
+
+
+def _span(query: CdrQuery) -> str:
+    return str(query.start) if query.start == query.end else f"{query.start} … {query.end}"

@@ -7,12 +7,14 @@ INSTALLED := $(VENV)/.installed-dev
 .PHONY: demo test test-slow lint bench interop clean
 
 $(PY):
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV)
 
+# One line, then a quiet install: a newcomer knows why the first `make demo` waits.
 $(INSTALLED): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $@
+	@echo "installing nxframe and its dependencies into $(VENV), about 30 s, once"
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
 
 demo: $(INSTALLED)
 	$(VENV)/bin/nxframe demo --offline

@@ -19,8 +19,8 @@ def _no_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    """A fresh simulator per test (seed 7), so a test's faults and data changes stay its own."""
-    with Simulator(seed=7) as simulator:
+    """A fresh simulator per test (seed 7, with the 16-digit canary price), so a test's faults and data stay its own."""
+    with Simulator(seed=7, canary=True) as simulator:
         yield simulator
 
 

@@ -5,13 +5,27 @@ money fields (or ``str`` where the simulated server sends a JSON string),
 ``int`` or ``str`` for numbers, plus any undocumented field. :func:`record_json`
 writes it as the server would, decimals as their exact text.
 
-Every date is the same for a seed. Most days are "clean": documented types
-everywhere (the shape the fast decoder reads), but still with empty end
-times of unanswered calls, an undocumented ``endDirection`` code now and then
-and one unanswered call on a test route whose price per minute has 16
-significant digits, which no binary float holds. About one day in four is "awkward", as a real server may be after an
+Every date is the same for a seed. Every seed's DID lines include both fee
+types ("60+60" and "1+1"), billed exactly by the documented rules
+(``api/did-cdr.md``; :func:`billed`). Most days are "clean": documented types
+everywhere (the shape the fast decoder reads), but still with empty end times
+of unanswered calls and an undocumented ``endDirection`` code now and then.
+About one day in four is "awkward", as a real server may be after an
 upgrade: some records send decimals as JSON strings, phone numbers as JSON
 numbers, and fields the documentation does not list.
+
+Opt-in extras, off by default so demos and notebooks show plain data:
+
+- ``canary=True``: one unanswered call a day on a test route whose price per
+  minute has 16 significant digits (over 10^9: the only way 16 digits fit
+  decimal128(18, 6)), which no binary float holds; the tests turn it on.
+- ``off_rule=0.01``: that share of answered calls billed off the rules, over
+  and under, in minutes, in price or both (:data:`OFF_RULE_KINDS`);
+  :attr:`CallGenerator.off_rule_calls` says which.
+- ``anomalies="2024-02"``: plant one anomaly of each kind the monthly report
+  looks for in that month (:data:`PLANTED`): a cost-spike day, a new country,
+  a DID whose cost jumps against the month before, a burst of short incoming
+  calls from one number within an hour.
 """
 
 from __future__ import annotations
@@ -19,14 +33,14 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import math
 import random
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
-__all__ = ["CallGenerator", "page_body", "record_json", "value_json"]
+from .plant import OFF_RULE_KINDS, PLANTED, Line, billed, off_rule_bill, plan_anomalies
+
+__all__ = ["OFF_RULE_KINDS", "PLANTED", "CallGenerator", "Line", "billed", "page_body", "record_json", "value_json"]
 
 #: (country, dialling code, price per billed minute in yuan)
 COUNTRIES: tuple[tuple[str, str, str], ...] = (
@@ -55,27 +69,6 @@ SIX_PLACES = Decimal("0.000001")
 EPOCH = dt.date(2020, 1, 1)
 
 
-@dataclass(frozen=True)
-class Line:
-    """A DID number the account rents: where it rings and how it is billed."""
-
-    did_number: str
-    country: str
-    dial_code: str
-    price_unit: Decimal
-    fee_type: int  # 0 = "60+60", 1 = "1+1"
-    weight: int
-
-
-def billed(duration: int, fee_type: int, price_unit: Decimal) -> tuple[Decimal, Decimal]:
-    """Billed minutes and cost: 60+60 bills every started minute, 1+1 bills per second."""
-    if fee_type == 0:
-        minutes = Decimal(math.ceil(duration / 60))
-        return minutes, (minutes * price_unit).quantize(SIX_PLACES, ROUND_HALF_UP)
-    minutes = (Decimal(duration) / 60).quantize(SIX_PLACES, ROUND_HALF_UP)
-    return minutes, (Decimal(duration) * price_unit / 60).quantize(SIX_PLACES, ROUND_HALF_UP)
-
-
 class CallGenerator:
     """Makes a date's records, the same every time for a seed.
 
@@ -84,14 +77,35 @@ class CallGenerator:
         rows_per_day: calls per date: an int, a function of the date, or
             ``None`` for a realistic load (~600-900 on weekdays, fewer at weekends).
         quirks: include the awkward cases (see the module docstring).
+        canary: one call a day with a 16-significant-digit price per minute.
+        off_rule: the share (0 to 1) of answered calls billed off the rules.
+        anomalies: ``"YYYY-MM"``: the month to plant one anomaly of each kind in.
+
+    Attributes:
+        off_rule_calls: record id -> kind (:data:`OFF_RULE_KINDS`) of every
+            off-rule call generated so far (the simulator generates a date
+            before it serves or reports it).
     """
 
     def __init__(
-        self, seed: int = 0, rows_per_day: int | Callable[[dt.date], int] | None = None, quirks: bool = True
+        self,
+        seed: int = 0,
+        rows_per_day: int | Callable[[dt.date], int] | None = None,
+        quirks: bool = True,
+        *,
+        canary: bool = False,
+        off_rule: float = 0.0,
+        anomalies: str | None = None,
     ) -> None:
+        if not 0.0 <= off_rule <= 1.0:
+            raise ValueError(f"off_rule must be a share from 0 to 1, not {off_rule!r}")
         self.seed = seed
         self.rows_per_day = rows_per_day
         self.quirks = quirks
+        self.canary = canary
+        self.off_rule = off_rule
+        self.anomalies = _month(anomalies)
+        self.off_rule_calls: dict[int, str] = {}
         rng = random.Random(f"lines-{seed}")
         self.lines = tuple(self._line(rng, index) for index in range(8))
         self._line_cum_weights = tuple(itertools.accumulate(line.weight for line in self.lines))
@@ -99,32 +113,70 @@ class CallGenerator:
     def _line(self, rng: random.Random, index: int) -> Line:
         country, dial, price = COUNTRIES[rng.randrange(len(COUNTRIES))] if index else COUNTRIES[0]
         local = "".join(rng.choice("0123456789") for _ in range(8))
+        chance = rng.random()
+        # Lines 0 and 1 fix one of each fee type, so every seed bills both ways.
+        fee_type = 0 if index == 0 else 1 if index == 1 else 0 if chance < 0.7 else 1
         return Line(
             did_number=f"{dial}{rng.randint(2, 9)}{local}",
             country=country,
             dial_code=dial,
             price_unit=Decimal(price),
-            fee_type=0 if rng.random() < 0.7 else 1,
+            fee_type=fee_type,
             weight=rng.randint(1, 10),
         )
 
     def count(self, date: dt.date) -> int:
         """How many calls ``date`` has."""
         if callable(self.rows_per_day):
-            return int(self.rows_per_day(date))
-        if self.rows_per_day is not None:
-            return int(self.rows_per_day)
-        rng = random.Random(f"count-{self.seed}-{date}")
-        base = 750 if date.weekday() < 5 else 300
-        return int(base * rng.uniform(0.8, 1.2))
+            count = int(self.rows_per_day(date))
+        elif self.rows_per_day is not None:
+            count = int(self.rows_per_day)
+        else:
+            rng = random.Random(f"count-{self.seed}-{date}")
+            count = int((750 if date.weekday() < 5 else 300) * rng.uniform(0.8, 1.2))
+        return count * PLANTED.spike_factor if self._spike_day(date) else count
+
+    def _spike_day(self, date: dt.date) -> bool:
+        return self._planted(date) and date.day == PLANTED.spike_day
+
+    def _planted(self, date: dt.date) -> bool:
+        return self.anomalies is not None and (date.year, date.month) == self.anomalies
+
+    def _before_planted(self, date: dt.date) -> bool:
+        if self.anomalies is None:
+            return False
+        year, month = self.anomalies
+        return (date.year, date.month) == ((year, month - 1) if month > 1 else (year - 1, 12))
 
     def is_awkward(self, date: dt.date) -> bool:
         """Whether ``date`` is one of the days with awkward JSON."""
         return self.quirks and random.Random(f"awkward-{self.seed}-{date}").random() < 0.25
 
     def day(self, date: dt.date) -> list[dict[str, Any]]:
-        """All records of ``date``, in id order."""
-        return self.calls(date, 0, self.count(date))
+        """All records of ``date``, in id order (planted anomalies after the day's own calls)."""
+        count = self.count(date)
+        records = self.calls(date, 0, count)
+        if self._planted(date) or self._before_planted(date):
+            records += self._plant(date, count)
+        return records
+
+    def _plant(self, date: dt.date, first_index: int) -> list[dict[str, Any]]:
+        """The planted calls of ``date`` as records, billed by the rules (:func:`.plant.plan_anomalies`)."""
+        rng = random.Random(f"plant-{self.seed}-{date}")
+        midnight = dt.datetime.combine(date, dt.time())
+        records = []
+        for offset, (line, duration, second, caller) in enumerate(
+            plan_anomalies(rng, date, self._planted(date), self.lines[0])
+        ):
+            start = midnight + dt.timedelta(seconds=second)
+            minutes, cost = billed(duration, line.fee_type, line.price_unit)
+            record = self._record(
+                rng, date, first_index + offset, start, line, 0, duration, line.fee_type, line.price_unit, minutes, cost
+            )
+            if caller is not None:
+                record["callNumber"] = caller
+            records.append(record)
+        return records
 
     def calls(self, date: dt.date, first_index: int, count: int) -> list[dict[str, Any]]:
         """``count`` records of ``date`` starting at position ``first_index`` (for growing days too)."""
@@ -133,7 +185,7 @@ class CallGenerator:
         awkward = self.is_awkward(date)
         midnight = dt.datetime.combine(date, dt.time())
         # One call a day with a 16-significant-digit price unit, so a float anywhere shows.
-        long_price_at = rng.randrange(count) if self.quirks and first_index == 0 and count >= 20 else -1
+        long_price_at = rng.randrange(count) if self.canary and first_index == 0 and count >= 20 else -1
         records = []
         for offset, second in enumerate(starts):
             index = first_index + offset
@@ -155,7 +207,6 @@ class CallGenerator:
         line = rng.choices(self.lines, cum_weights=self._line_cum_weights)[0]
         call_type = 0 if rng.random() < 0.7 else 1
         answered = rng.random() < 0.82
-        end_time: str
         if long_price:
             # A test route's rate: 16 significant digits on a call that was not answered (so cost 0).
             answered = False
@@ -165,6 +216,32 @@ class CallGenerator:
             duration = min(7200, max(1, int(rng.lognormvariate(4.2, 1.0)))) if answered else 0
             fee_type, unit = line.fee_type, line.price_unit
             minutes, price = billed(duration, fee_type, unit)
+            if self.off_rule and answered:
+                # A separate stream, so turning off-rule billing on changes nothing else.
+                chance = random.Random(f"off-{self.seed}-{date}-{index}")
+                if chance.random() < self.off_rule:
+                    kind = OFF_RULE_KINDS[chance.randrange(len(OFF_RULE_KINDS))]
+                    minutes, price = off_rule_bill(kind, fee_type, minutes, price, unit)
+                    self.off_rule_calls[(date - EPOCH).days * 1_000_000 + index + 1] = kind
+        return self._record(
+            rng, date, index, start, line, call_type, duration, fee_type, unit, minutes, price, answered
+        )
+
+    def _record(
+        self,
+        rng: random.Random,
+        date: dt.date,
+        index: int,
+        start: dt.datetime,
+        line: Line,
+        call_type: int,
+        duration: int,
+        fee_type: int,
+        unit: Decimal,
+        minutes: Decimal,
+        price: Decimal,
+        answered: bool = True,
+    ) -> dict[str, Any]:
         if answered:
             end_direction = 2 if self.quirks and rng.random() < 0.005 else rng.randint(0, 1)
             end_reason, end_reason_name = ANSWERED_REASONS[end_direction]
@@ -205,6 +282,18 @@ class CallGenerator:
         if rng.random() < 0.2:
             record["taskId"] = rng.randint(10**9, 10**10)
             record["recordUrl"] = f"https://rec.example.com/{record['id']}.mp3"
+
+
+def _month(text: str | None) -> tuple[int, int] | None:
+    """``"YYYY-MM"`` as (year, month); ``None`` stays ``None``."""
+    if text is None:
+        return None
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        dt.date(year, month, 1)
+    except (ValueError, TypeError):
+        raise ValueError(f"anomalies must be a month 'YYYY-MM' such as '2024-02', not {text!r}") from None
+    return year, month
 
 
 def _other_party(rng: random.Random) -> str:

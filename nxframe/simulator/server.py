@@ -67,6 +67,11 @@ class Simulator:
         clock_offset: seconds the server's clock is ahead of this machine's.
         max_page_size: answer at most this many rows a page whatever ``pageSize``
             asks (a cap a real server might apply without saying so).
+        canary: one call a day with a 16-digit price per minute (proves no float is used; the tests' data).
+        off_rule: the share of answered calls billed off the documented rules; :meth:`off_rule_calls` says which.
+        anomalies: ``"YYYY-MM"``: plant one anomaly of each kind the monthly report looks for in that month.
+        showcase: ``"YYYY-MM"``: a few off-rule calls (0.1%) and one anomaly of each kind in that month,
+            so a report of it shows every section working (the demo's switch).
 
     Dates after the server's today have no calls yet.
     """
@@ -86,13 +91,24 @@ class Simulator:
         latency: float = 0.0,
         clock_offset: float = 0.0,
         max_page_size: int | None = None,
+        canary: bool = False,
+        off_rule: float = 0.0,
+        anomalies: str | None = None,
+        showcase: str | None = None,
     ) -> None:
         self.access_key = access_key
         self.access_secret = access_secret
         self.latency = latency
         self.clock_offset = clock_offset
         self.max_page_size = max_page_size
-        self.generator = CallGenerator(seed, rows_per_day, quirks)
+        self.generator = CallGenerator(
+            seed,
+            rows_per_day,
+            quirks,
+            canary=canary,
+            off_rule=off_rule or (0.001 if showcase else 0.0),
+            anomalies=anomalies or showcase,
+        )
         self.faults = FaultPlan()
         self.requests: list[RequestLog] = []
         self._port = port
@@ -165,6 +181,13 @@ class Simulator:
 
     def now(self) -> float:
         return time.time() + self.clock_offset
+
+    def off_rule_calls(self, start: str | dt.date, end: str | dt.date | None = None) -> dict[int, str]:
+        """Record id -> how it is billed off the rules (``data.OFF_RULE_KINDS``), for ``start``..``end``."""
+        first = parse_date(start)
+        last = first if end is None else parse_date(end)
+        ids = {r["id"] for n in range((last - first).days + 1) for r in self._day(first + dt.timedelta(days=n))}
+        return {i: kind for i, kind in self.generator.off_rule_calls.items() if i in ids}
 
     def records(self, date: str | dt.date) -> list[dict[str, Any]]:
         """The date's records as the server holds them (copies)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -107,18 +108,21 @@ def test_rerunning_a_date_replaces_it_never_duplicates(
 
 
 def test_a_second_sync_skips_all_but_the_refresh_window(sim: Simulator, client: nxframe.Client, tmp_path: Path) -> None:
-    today = dt.date.today()
+    today = dt.date(2024, 3, 1)  # injected: the day after a month's last is not special
     start = today - dt.timedelta(days=9)
     lake = tmp_path / "lake"
-    first = nxframe.sync_lake(lake, start, today, client=client)
+    first = nxframe.sync_lake(lake, start, today, client=client, today=today)
     assert first["action"].tolist() == ["fetched"] * 10
     sim.reset()
-    second = nxframe.sync_lake(lake, start, today, client=client, refresh_days=2)
+    second = nxframe.sync_lake(lake, start, today, client=client, refresh_days=2, today=today)
     actions = dict(zip(second["date"], second["action"], strict=True))
     assert [actions[today - dt.timedelta(days=n)] for n in (0, 1, 2)] == ["refreshed"] * 3
     assert [actions[start + dt.timedelta(days=n)] for n in range(7)] == ["skipped"] * 7
-    assert {r.body["date"] for r in sim.requests} == {str(today - dt.timedelta(days=n)) for n in (0, 1, 2)}
+    assert {(r.body or {}).get("date") for r in sim.requests} == {str(today - dt.timedelta(days=n)) for n in (0, 1, 2)}
     assert second["rows"].tolist() == first["rows"].tolist()
+    sim.reset()
+    nothing = nxframe.sync_lake(lake, start, today - dt.timedelta(days=3), client=client, today=today)
+    assert set(nothing["action"]) == {"skipped"} and sim.requests == []
 
 
 def test_one_failed_date_leaves_the_others_done_and_the_rerun_finishes(
@@ -169,21 +173,24 @@ def test_a_fetch_that_fails_mid_day_leaves_the_previous_partition(
     assert part.read_bytes() == before
 
 
-def test_stray_temporaries_are_ignored_by_readers_and_cleaned_by_the_next_write(
+def test_stray_temporaries_are_ignored_by_readers_and_only_stale_ones_cleaned(
     sim: Simulator, client: nxframe.Client, month_lake: Path
 ) -> None:
     import duckdb
 
     folder = month_lake / "date=2024-02-09"
-    stray = folder / ".part-0.parquet.deadbeef.tmp"
-    stray.write_bytes(b"PAR1 half a file")
+    stale = folder / ".part-0.parquet.deadbeef.tmp"
+    stale.write_bytes(b"PAR1 half a file")
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))  # left by a writer killed before this one took the lock
     df = nxframe.read_lake(month_lake)
     assert len(df) == len(sim.ground_truth(*MONTH))
     sql = f"SELECT count(*) FROM read_parquet('{month_lake}/**/*.parquet', hive_partitioning=true)"
     assert duckdb.connect().execute(sql).fetchall() == [(len(df),)]
     assert pa_ds.dataset(month_lake, format="parquet", partitioning="hive").count_rows() == len(df)
     client.fetch_cdr("2024-02-09", lake=month_lake, progress=False)
-    assert not stray.exists()
+    assert not stale.exists()
+    assert sorted(p.name for p in folder.iterdir()) == ["part-0.parquet"]
 
 
 def test_an_unreadable_partition_is_a_lake_error_naming_it(month_lake: Path) -> None:
@@ -233,7 +240,7 @@ def test_a_tz_aware_lake_round_trips(sim: Simulator, client: nxframe.Client, tmp
     lake = tmp_path / "lake"
     fetched = client.fetch_cdr("2024-02-01", "2024-02-02", tz="Asia/Shanghai", lake=lake, progress=False)
     pd.testing.assert_frame_equal(nxframe.read_lake(lake), fetched)
-    assert str(fetched["start_time"].dtype) == "timestamp[s, tz=Asia/Shanghai][pyarrow]"
+    assert fetched["start_time"].dtype == nxframe.schema.pandas_dtypes("Asia/Shanghai")["start_time"]
 
 
 def test_duckdb_polars_and_pyarrow_read_the_lake_exactly(sim: Simulator, month_lake: Path) -> None:
@@ -296,28 +303,31 @@ def test_reading_a_lake_that_does_not_exist_says_so(tmp_path: Path) -> None:
     assert nxframe.read_lake(tmp_path / "empty").empty
 
 
-def test_dates_after_today_are_not_persisted(sim: Simulator, client: nxframe.Client, tmp_path: Path) -> None:
+def test_dates_after_today_are_future_and_not_persisted(sim: Simulator, client: nxframe.Client, tmp_path: Path) -> None:
     """A zero-row partition means "no calls that day"; a future day has not happened yet."""
     lake = tmp_path / "lake"
-    today = dt.date.today()
-    result = nxframe.sync_lake(lake, today - dt.timedelta(days=1), today + dt.timedelta(days=2), client=client)
-    assert result["action"].tolist() == ["fetched", "fetched", "skipped", "skipped"]
+    today = dt.date(2024, 2, 29)  # injected: the last day of a month
+    result = nxframe.sync_lake(lake, "2024-02-28", "2024-03-02", client=client, today=today)
+    assert result["action"].tolist() == ["fetched", "fetched", "future", "future"]
     assert result["rows"].isna().tolist() == [False, False, True, True]
-    client.fetch_cdr(today, today + dt.timedelta(days=1), lake=lake, progress=False)
-    assert Lake(lake).dates() == [today - dt.timedelta(days=1), today]
-    month = f"{today:%Y-%m}"
-    last = (today.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
-    if today < last:
-        assert not nxframe.monthly_report(lake, month).complete
+    assert {(r.body or {}).get("date") for r in sim.requests} == {"2024-02-28", "2024-02-29"}  # the future is not asked
+    assert Lake(lake).dates() == [dt.date(2024, 2, 28), dt.date(2024, 2, 29)]
+    real_today = dt.date.today()
+    client.fetch_cdr(real_today, real_today + dt.timedelta(days=1), lake=lake, progress=False)
+    assert Lake(lake).dates()[-1] == real_today  # fetch_cdr(lake=) does not persist tomorrow either
 
 
-def test_a_damaged_partition_is_fetched_again_by_the_next_sync(
+def test_a_truncated_partition_is_damaged_and_fetched_again_by_the_next_sync(
     sim: Simulator, client: nxframe.Client, month_lake: Path
 ) -> None:
     part = month_lake / "date=2024-02-12" / "part-0.parquet"
     part.write_bytes(part.read_bytes()[: len(part.read_bytes()) // 2])
+    with pytest.raises(nxframe.LakeError, match=re.escape("date=2024-02-12/part-0.parquet")) as caught:
+        nxframe.read_lake(month_lake)
+    assert caught.value.path == str(part)
     checked = nxframe.check_lake(month_lake, "2024-02-11", "2024-02-13", client=client)
-    assert checked["status"].tolist() == ["match", "missing", "match"]
+    assert checked["status"].tolist() == ["match", "damaged", "match"]
+    assert checked["lake_rows"].isna().tolist() == [False, True, False]
     result = nxframe.sync_lake(month_lake, *MONTH, client=client)
     assert result[result["action"] != "skipped"]["date"].tolist() == [dt.date(2024, 2, 12)]
     pd.testing.assert_frame_equal(nxframe.read_lake(month_lake), sim.ground_truth(*MONTH))
@@ -346,4 +356,31 @@ def test_a_folder_nxframe_did_not_write_is_refused(sim: Simulator, client: nxfra
     with pytest.raises(nxframe.LakeError, match="not written by nxframe"):
         nxframe.sync_lake(tmp_path / "foreign", "2024-02-01", "2024-02-02", client=client)
     assert (foreign / "part-0.parquet").read_bytes() == before
+    assert sim.requests == []
+
+
+def test_bad_sync_and_check_arguments_are_refused_before_any_request(
+    sim: Simulator, client: nxframe.Client, month_lake: Path, tmp_path: Path
+) -> None:
+    sim.reset()
+    bad_sync: list[dict[str, object]] = [
+        {"refresh_days": 10**6},
+        {"refresh_days": -1},
+        {"refresh_days": True},
+        {"client": "x"},
+        {"lock_timeout": -1},
+        {"lock_timeout": float("nan")},
+        {"verify": "yes"},
+        {"today": "2024-02-01"},
+    ]
+    for arguments in bad_sync:
+        with pytest.raises(nxframe.InvalidInputError):
+            nxframe.sync_lake(month_lake, *MONTH, **{"client": client, **arguments})  # type: ignore[arg-type]
+    with pytest.raises(nxframe.InvalidInputError, match="refresh_days must be an integer from 0 to 3660"):
+        nxframe.sync_lake(month_lake, *MONTH, client=client, refresh_days=3661)
+    with pytest.raises(nxframe.InvalidInputError, match="no lake at"):
+        nxframe.check_lake(tmp_path / "typo", *MONTH, client=client)
+    with pytest.raises(nxframe.InvalidInputError, match=re.escape("client must be an nxframe.Client")):
+        nxframe.check_lake(month_lake, *MONTH, client="x")  # type: ignore[arg-type]
+    assert not (tmp_path / "typo").exists()
     assert sim.requests == []

@@ -1,0 +1,319 @@
+"""Keep a lake in step with the API: :func:`sync_lake` and :func:`check_lake`.
+
+The one module that uses both the client (to ask) and the lake (to store);
+neither of those knows the other's orchestration. A sync is three steps:
+plan each date (:func:`_plan`: future, missing, in the refresh window,
+damaged, or skipped), optionally verify the skipped ones against the API's
+``totalRow`` (:func:`_verify`), then fetch and write what the plan wants
+(:func:`_fetch`), all under the lake's writer lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
+
+import pandas as pd
+import pyarrow as pa
+
+from .client import Client
+from .errors import InvalidInputError, LakeError, NxframeError
+from .lake import Lake, local_today
+from .pages import DateResult, count_rows, fetch_dates
+from .progress import ProgressOption, progress_reporter
+from .query import MAX_PAGE_SIZE, CdrQuery
+
+__all__ = ["MAX_REFRESH_DAYS", "check_lake", "sync_lake"]
+
+log = logging.getLogger("nxframe")
+
+Action = Literal["fetched", "refreshed", "skipped", "failed", "future"]
+Status = Literal["match", "drift", "missing", "damaged"]
+LakeLocation = str | os.PathLike[str] | Lake
+
+#: Ten years: a larger refresh window is a typo (and would re-fetch the whole lake every run anyway).
+MAX_REFRESH_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a sync did with one date."""
+
+    date: dt.date
+    action: Action
+    rows: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One date of a check: the lake's row count beside the API's."""
+
+    date: dt.date
+    lake_rows: int | None
+    api_rows: int
+    status: Status
+
+
+@dataclass
+class _Plan:
+    """Dates to fetch (with the action they will report) and dates already decided."""
+
+    fetch: dict[dt.date, Action]
+    done: dict[dt.date, Outcome]
+
+
+def sync_lake(
+    lake: LakeLocation,
+    start: str | dt.date,
+    end: str | dt.date,
+    *,
+    refresh_days: int = 2,
+    verify: bool = False,
+    lock_timeout: float = 60,
+    client: Client | None = None,
+    progress: ProgressOption = None,
+    did_number: str | None = None,
+    call_number: str | None = None,
+    call_type: int | str | None = None,
+    tz: str | None = None,
+    page_size: int = MAX_PAGE_SIZE,
+    today: dt.date | None = None,
+) -> pd.DataFrame:
+    """Bring a lake up to date for ``start``..``end``; safe to re-run at any time.
+
+    Dates without a partition are fetched; dates from ``today - refresh_days``
+    through today are fetched again (costs may still settle, today is still
+    growing); older dates are skipped after their footer is read, and one
+    that does not read is fetched again. Dates after today are reported
+    ``future`` and not requested or persisted (a zero-row partition would
+    claim a day without calls). With ``verify=True`` every skipped partition
+    is read in full (page checksums verified) and its row count compared with
+    the API's ``totalRow`` (one small request); damaged or drifted dates are
+    fetched again. One failed date does not stop the others: it is reported
+    ``failed`` and fetched by the next run.
+
+    The whole call holds the lake's writer lock (local lakes: a second writer
+    waits up to ``lock_timeout`` seconds, then :class:`LakeError` naming the
+    holder); object stores have no lock, so run one sync at a time there.
+
+    Args:
+        did_number, call_number, call_type, tz: the filters of a new lake;
+            default to what the lake already holds.
+        page_size: rows per request, 1..999.
+        today: the date taken as today (default: the clock, in the lake's
+            ``tz`` when it has one); for tests and replays.
+
+    Returns:
+        One row per date: ``date``, ``action`` (fetched | refreshed | skipped
+        | failed | future), ``rows``, ``error``.
+
+    Raises:
+        InvalidInputError: a bad argument (nothing sent).
+        LakeError: the lake holds another query, or another writer held it too long.
+    """
+    store = Lake(lake)
+    _check_options(refresh_days=refresh_days, verify=verify, client=client, today=today)
+    recorded = store.recorded_query() or {}
+    query = CdrQuery.build(
+        start,
+        end,
+        did_number=did_number if did_number is not None else recorded.get("did_number"),
+        call_number=call_number if call_number is not None else recorded.get("call_number"),
+        call_type=call_type if call_type is not None else recorded.get("call_type"),
+        tz=tz if tz is not None else recorded.get("tz"),
+        page_size=page_size,
+    )
+    store.check_query(query)
+    with progress_reporter(progress, description="sync") as reporter, store.writer(lock_timeout=lock_timeout):
+        day = local_today(query.tz) if today is None else today
+        plan = _plan(store, query, day, refresh_days, deep=verify)
+        if not (verify or plan.fetch):
+            return _outcome_frame(plan.done.values())  # nothing to ask: no client needed
+        with _client(client) as active:
+            if verify:
+                _verify(store, active, query, plan)
+            for result in fetch_dates(active.transport, query, sorted(plan.fetch), progress=reporter.callback):
+                plan.done[result.date] = _store(store, query, plan.fetch[result.date], result, day)
+    return _outcome_frame(plan.done.values())
+
+
+def _check_options(*, refresh_days: object, verify: object, client: object, today: object) -> None:
+    """Every sync argument the query does not check, checked before the lock or any request."""
+    if isinstance(refresh_days, bool) or not isinstance(refresh_days, int) or not 0 <= refresh_days <= MAX_REFRESH_DAYS:
+        raise InvalidInputError(f"refresh_days must be an integer from 0 to {MAX_REFRESH_DAYS}, not {refresh_days!r}")
+    if not isinstance(verify, bool):
+        raise InvalidInputError(f"verify must be True or False, not {verify!r}")
+    _check_client(client)
+    if today is not None and (isinstance(today, dt.datetime) or not isinstance(today, dt.date)):
+        raise InvalidInputError(f"today must be a datetime.date or None, not {today!r}")
+
+
+def _check_client(client: object) -> None:
+    if client is not None and not isinstance(client, Client):
+        raise InvalidInputError(f"client must be an nxframe.Client or None, not {type(client).__name__}")
+
+
+@contextlib.contextmanager
+def _client(client: Client | None) -> Iterator[Client]:
+    """The caller's client, or one from the environment that is closed afterwards."""
+    if client is not None:
+        yield client
+        return
+    with Client() as own:
+        yield own
+
+
+def _plan(store: Lake, query: CdrQuery, today: dt.date, refresh_days: int, *, deep: bool) -> _Plan:
+    """Decide each date without a request: future, fetch, refresh, or skip (after reading it)."""
+    plan = _Plan(fetch={}, done={})
+    present = set(store.dates())
+    window = today - dt.timedelta(days=refresh_days)
+    for date in query.dates():
+        if date > today:  # nothing to fetch yet; a zero-row file would claim "no calls"
+            plan.done[date] = Outcome(date, "future")
+        elif date not in present:
+            plan.fetch[date] = "fetched"
+        elif date >= window:
+            plan.fetch[date] = "refreshed"
+        else:
+            rows = _lake_rows(store, date, deep=deep)
+            if rows is None:  # a damaged partition is repaired by fetching the date again
+                plan.fetch[date] = "refreshed"
+            else:
+                plan.done[date] = Outcome(date, "skipped", rows)
+    return plan
+
+
+def _lake_rows(store: Lake, date: dt.date, *, deep: bool) -> int | None:
+    """The partition's row count, from its footer (or a full read when ``deep``); ``None`` if damaged."""
+    try:
+        return store.read_partition(date)[0].rows if deep else store.partition_info(date).rows
+    except LakeError as exc:
+        log.warning("%s", exc)
+        return None
+
+
+def _verify(store: Lake, client: Client, query: CdrQuery, plan: _Plan) -> None:
+    """Compare each skipped date with the API's count: drifted ones join the fetch, uncountable ones fail."""
+    skipped = [o for o in plan.done.values() if o.action == "skipped"]
+    for outcome, counted in zip(skipped, _api_counts(client, query, [o.date for o in skipped]), strict=True):
+        if isinstance(counted, NxframeError):
+            plan.done[outcome.date] = Outcome(outcome.date, "failed", None, _error_text(counted))
+        elif counted != outcome.rows:
+            del plan.done[outcome.date]
+            plan.fetch[outcome.date] = "refreshed"
+
+
+def _api_counts(client: Client, query: CdrQuery, dates: list[dt.date]) -> list[int | NxframeError]:
+    """The API's ``totalRow`` per date, asked concurrently; a date that cannot be counted gets its error."""
+
+    def one(date: dt.date) -> int | NxframeError:
+        try:
+            return count_rows(client.transport, query, date)
+        except NxframeError as exc:
+            return exc
+
+    if not dates:
+        return []
+    with ThreadPoolExecutor(min(client.settings.concurrency, len(dates))) as pool:
+        return list(pool.map(one, dates))
+
+
+def _store(store: Lake, query: CdrQuery, action: Action, result: DateResult, today: dt.date) -> Outcome:
+    """Write one fetched date; a date that failed, or whose write failed, is ``failed``."""
+    if result.error is not None:
+        return Outcome(result.date, "failed", None, _error_text(result.error))
+    assert result.table is not None
+    try:
+        store.write_date(result.date, result.table, query, total_row=result.total_row, today=today)
+    except (OSError, NxframeError, pa.ArrowException) as exc:
+        return Outcome(result.date, "failed", None, _error_text(exc))
+    return Outcome(result.date, action, result.table.num_rows)
+
+
+def _error_text(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def _outcome_frame(outcomes: Iterable[Outcome]) -> pd.DataFrame:
+    rows = sorted(outcomes, key=lambda o: o.date)
+    return pd.DataFrame(
+        {
+            "date": pd.array([o.date for o in rows], dtype=pd.ArrowDtype(pa.date32())),
+            "action": pd.array([o.action for o in rows], dtype=pd.ArrowDtype(pa.string())),
+            "rows": pd.array([o.rows for o in rows], dtype=pd.ArrowDtype(pa.int64())),
+            "error": pd.array([o.error for o in rows], dtype=pd.ArrowDtype(pa.string())),
+        }
+    )
+
+
+def check_lake(
+    lake: LakeLocation,
+    start: str | dt.date,
+    end: str | dt.date,
+    *,
+    deep: bool = False,
+    client: Client | None = None,
+) -> pd.DataFrame:
+    """Compare each date's partition with the API's ``totalRow`` (one ``pageSize=1`` request a date).
+
+    Reading only: no lock is taken, and a sync running meanwhile does not
+    disturb it. ``deep=True`` reads every partition in full, verifying its
+    page checksums, so damage inside the data (not just the footer) is found.
+
+    Returns:
+        One row per date: ``date``, ``lake_rows`` (null when missing or
+        damaged), ``api_rows``, ``status`` (match | drift | missing | damaged).
+
+    Raises:
+        InvalidInputError: a bad argument, or there is no lake at ``lake`` (nothing sent).
+        ApiError: the API could not be asked for a date's count (after retries).
+    """
+    store = Lake(lake)
+    if not isinstance(deep, bool):
+        raise InvalidInputError(f"deep must be True or False, not {deep!r}")
+    _check_client(client)
+    if not store.exists():
+        raise InvalidInputError(f"there is no lake at {store.location!r} (no such folder); check the path")
+    recorded = store.recorded_query() or {}
+    query = CdrQuery.build(
+        start,
+        end,
+        did_number=recorded.get("did_number"),
+        call_number=recorded.get("call_number"),
+        call_type=recorded.get("call_type"),
+        tz=recorded.get("tz"),
+    )
+    dates = query.dates()
+    with _client(client) as active:
+        counts = _api_counts(active, query, dates)
+    present = set(store.dates())
+    checked = []
+    for date, api_rows in zip(dates, counts, strict=True):
+        if isinstance(api_rows, NxframeError):  # without the API's count there is nothing to compare
+            raise api_rows
+        checked.append(_compare(store, date, api_rows, present=date in present, deep=deep))
+    return pd.DataFrame(
+        {
+            "date": pd.array([c.date for c in checked], dtype=pd.ArrowDtype(pa.date32())),
+            "lake_rows": pd.array([c.lake_rows for c in checked], dtype=pd.ArrowDtype(pa.int64())),
+            "api_rows": pd.array([c.api_rows for c in checked], dtype=pd.ArrowDtype(pa.int64())),
+            "status": pd.array([c.status for c in checked], dtype=pd.ArrowDtype(pa.string())),
+        }
+    )
+
+
+def _compare(store: Lake, date: dt.date, api_rows: int, *, present: bool, deep: bool) -> Checked:
+    if not present:
+        return Checked(date, None, api_rows, "missing")
+    rows = _lake_rows(store, date, deep=deep)
+    if rows is None:
+        return Checked(date, None, api_rows, "damaged")
+    return Checked(date, rows, api_rows, "match" if rows == api_rows else "drift")

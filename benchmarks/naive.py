@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import requests
 
+from nxframe.redaction import Secret
 from nxframe.schema import COLUMNS
 from nxframe.signing import sign
 
@@ -102,7 +103,7 @@ def naive_fetch(
             "action": "cdr",
         }
         headers["sign"] = sign(
-            access_key=access_key, action="cdr", biz_type="4", ts=ts, body=data, access_secret=access_secret
+            access_key=access_key, action="cdr", biz_type="4", ts=ts, body=data, access_secret=Secret(access_secret)
         )
         response = session.post(f"{base_url}/api/did/cdr", data=data.encode(), headers=headers, timeout=30)
         response.raise_for_status()

@@ -430,6 +430,11 @@ def test_cdr_nlargest_like_pandas(df: pd.DataFrame, rows: list[dict[str, Any]]) 
     wanted = sorted(rows, key=lambda r: -r["call_price"])[:5]  # stable: earlier rows win ties
     assert ids(top) == [r["id"] for r in wanted]
     assert top.call_price.tolist() == [r["call_price"] for r in wanted]
+    ties = pd.DataFrame({"x": pd.Series([Decimal(1), Decimal(3), None, Decimal(3)], dtype=df.call_price.dtype)})
+    assert ties.cdr.nlargest(1, "x").index.tolist() == [1]
+    assert ties.cdr.nlargest(1, "x", keep="last").index.tolist() == [3]
+    assert ties.cdr.nlargest(1, "x", keep="all").index.tolist() == [1, 3]
+    assert ties.cdr.nlargest(5, "x").index.tolist() == [1, 3, 0]  # NA is never chosen
 
 
 def test_cdr_ratio_is_exact_and_na_on_zero(df: pd.DataFrame, rows: list[dict[str, Any]]) -> None:

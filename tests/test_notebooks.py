@@ -4,7 +4,9 @@ Each runs in a fresh ``python3`` kernel of this interpreter (a kernelspec
 written to a temporary ``JUPYTER_PATH``, so a user's own ``python3``
 kernelspec cannot swap in another Python), with no NXCloud credentials in
 its environment, its working directory and ``TMPDIR`` in pytest's temporary
-folder, so nothing lands in the repository.
+folder, so nothing lands in the repository. What the notebooks write goes
+under ``../data/notebooks/`` from their folder (git-ignored); the test checks
+that none of it lands in the system's temporary folder (issue 15.9).
 """
 
 from __future__ import annotations
@@ -59,7 +61,8 @@ def kernel_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     work = tmp_path / "work"
     work.mkdir()
-    monkeypatch.setenv("TMPDIR", str(work))  # the notebooks' tempfile.mkdtemp() folders land here
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))  # a notebook's tempfile.mkdtemp() would land here
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
     return work
 
@@ -83,3 +86,5 @@ def test_the_notebook_runs_top_to_bottom_offline(path: Path, kernel_folder: Path
     shown = json.dumps(nbformat.from_dict(notebook))
     assert Simulator.DEFAULT_ACCESS_SECRET not in shown  # the secret is never displayed
     assert set(path.parent.parent.glob("*")) | set(path.parent.glob("*")) == repository_files, "it wrote files"
+    left = sorted(p.name for p in (kernel_folder.parent / "tmp").glob("nxframe-*"))
+    assert left == [], f"it left {left} in the temporary folder; write under data/notebooks/ instead"

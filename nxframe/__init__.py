@@ -27,9 +27,10 @@ from .errors import (
     SchemaError,
     ServerError,
 )
-from .lake import check_lake, read_lake, sync_lake
-from .report import Report, monthly_report
+from .lake import read_lake
+from .report import Report, audit_billing, monthly_report
 from .schema import COLUMNS
+from .sync import check_lake, sync_lake
 
 # A library logs, the application decides where it goes (``logging.basicConfig(level="INFO")`` shows retries).
 logging.getLogger("nxframe").addHandler(logging.NullHandler())
@@ -50,6 +51,7 @@ __all__ = [
     "SchemaError",
     "ServerError",
     "__version__",
+    "audit_billing",
     "check_lake",
     "fetch_cdr",
     "monthly_report",

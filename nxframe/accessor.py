@@ -36,6 +36,7 @@ __all__ = ["QUANTILE_RULE", "CdrAccessor"]
 QUANTILE_RULE = "lower"
 _PLACES = DECIMAL.scale
 _LIMIT = 10**DECIMAL.precision - 1  # the largest unscaled decimal128(18, 6)
+#: Which of tied rows :meth:`CdrAccessor.nlargest` keeps, as in ``DataFrame.nlargest``.
 Keep = Literal["first", "last", "all"]
 _STATS = ("count", "mean", "std", "min", "25%", "50%", "75%", "max", "sum")
 _TOTALS = {"calls": "calls", "answered": "answered", "duration_seconds": "duration_s"}
@@ -116,9 +117,7 @@ class CdrAccessor:
             )
         return pd.Series(_decimal_array(running * 10 ** (_PLACES - scale), valid), index=series.index, name=col)
 
-    def nlargest(
-        self, n: int, col: str | Sequence[str], keep: Literal["first", "last", "all"] = "first"
-    ) -> pd.DataFrame:
+    def nlargest(self, n: int, col: str | Sequence[str], keep: Keep = "first") -> pd.DataFrame:
         """The ``n`` rows with the largest ``col``, in descending order, like ``DataFrame.nlargest``.
 
         Ties are kept as ``keep`` says (``"first"``: earlier rows win); rows
@@ -180,7 +179,7 @@ class CdrAccessor:
     def _series(self, col: str) -> pd.Series:
         if col not in self._frame.columns:
             raise InvalidInputError(
-                f"col {col!r} is not a column of the frame (columns: {', '.join(self._frame.columns)})"
+                f"col {col!r} is not a column of the frame (columns: {', '.join(map(str, self._frame.columns))})"
             )
         series: pd.Series = self._frame[col]
         return series

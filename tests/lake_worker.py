@@ -80,7 +80,7 @@ def race(lake: str, seconds: float) -> Race:
                 if not Lake(lake).dates():
                     time.sleep(0.01)
                     continue
-                if outcome.reads % 5 == 0:  # a day grows: its next partition differs in size and footer
+                if outcome.reads % 2 == 0:  # a day grows: its next partition differs in size and footer
                     grown = rng.choice(dates)
                     sim.add_calls(grown, rng.randint(1, 40))
                     counts[grown].add(len(sim.records(grown)))

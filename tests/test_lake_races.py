@@ -70,7 +70,7 @@ def test_readers_never_fail_while_another_process_rewrites_the_same_dates(
 
 def test_two_sync_processes_on_one_lake_fetch_each_date_once_and_equal_ground_truth(tmp_path: Path) -> None:
     lake = tmp_path / "lake"
-    with Simulator(seed=5, latency=0.02) as sim:
+    with Simulator(seed=5, latency=0.25) as sim:  # a sync takes a second or two: the two overlap
         command = [sys.executable, "-m", "nxframe", "sync", "--lake", str(lake), "--start", DAYS[0], "--end", DAYS[1]]
         runs = [subprocess.Popen(command, env=_env(sim), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)]
         runs.append(subprocess.Popen(command, env=_env(sim), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))

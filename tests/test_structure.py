@@ -12,10 +12,12 @@ rules of ``../shared/tools/structure.py``.
 from __future__ import annotations
 
 import ast
+import re
 from functools import cache
 from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "nxframe"
+README = PACKAGE.parent / "README.md"
 LIMIT = 400
 #: The only module that may read the access secret: it signs the request.
 SIGNER = "nxframe.signing"
@@ -180,3 +182,36 @@ def test_nothing_below_the_edges_imports_them() -> None:
         short(name): sorted(short(m) for m in imports_of(name) if is_edge(m)) for name in modules() if not is_edge(name)
     }
     assert {name: found for name, found in wrong.items() if found} == {}
+
+
+def layout() -> list[str]:
+    """The README's "Layout" list: each module or package, top-level name, in order."""
+    section = README.read_text(encoding="utf-8").split("\n## Layout\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```", 2)[1]
+    return re.findall(r"^  ([a-z_]+)(?:\.py|/) ", block, flags=re.MULTILINE)
+
+
+def test_imports_point_up_the_readme_layout() -> None:
+    """The README's Layout is the import order: a module imports only what is listed above it."""
+    order = layout()
+    assert len(order) >= 20 and order[0] == "errors"
+    rank = {name: i for i, name in enumerate(order)}
+
+    def place(name: str) -> int | None:
+        top = short(name).split(".")[0]
+        if top in ("nxframe", "_version", "__main__"):  # the package's face, a constant, the entry point
+            return None
+        prefix = top.partition("_")[0] if top not in rank else top  # cli_commands lives with cli
+        assert prefix in rank, f"nxframe/{top} is not in the README's Layout: give it a line"
+        return rank[prefix]
+
+    upward = []
+    for name, imported in sorted(graph().items()):
+        here = place(name)
+        for other in sorted(imported):
+            there = place(other)
+            if here is not None and there is not None and there > here:
+                upward.append(f"{short(name)} -> {short(other)}")
+    assert upward == [], "imports that point down the README's Layout (move the module, or the line): " + "; ".join(
+        upward
+    )

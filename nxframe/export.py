@@ -96,7 +96,7 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     kind = target.suffix.lower()
     if kind not in (".parquet", ".csv"):
         raise InvalidInputError(f"path must end in .parquet or .csv, not {target.name!r}")
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = pa.Table.from_pandas(_numpy_times(frame), preserve_index=False)
     with atomic_file(target) as temporary:
         if kind == ".parquet":
             pq.write_table(_plain_metadata(table), temporary, compression="zstd")
@@ -135,11 +135,34 @@ def _zone(table: pa.Table) -> str | None:
     return None
 
 
+def _numpy_times(frame: pd.DataFrame) -> pd.DataFrame:
+    """Arrow-backed dates and times (frames from older code) as numpy ``datetime64[s]``.
+
+    Their pandas metadata would bring them back Arrow-backed, where
+    ``df.date == "2024-03-01"`` is silently empty.
+    """
+    arrow_times = [
+        name
+        for name, dtype in frame.dtypes.items()
+        if isinstance(dtype, pd.ArrowDtype)
+        and (pa.types.is_date(dtype.pyarrow_dtype) or pa.types.is_timestamp(dtype.pyarrow_dtype))
+    ]
+    if not arrow_times:
+        return frame
+    frame = frame.copy()
+    for name in arrow_times:
+        kind = frame[name].dtype.pyarrow_dtype
+        zone = getattr(kind, "tz", None)
+        frame[name] = frame[name].astype("datetime64[s]" if zone is None else pd.DatetimeTZDtype("s", zone))
+    return frame
+
+
 def _plain_metadata(table: pa.Table) -> pa.Table:
     """``table`` with pandas metadata plain pandas can honour: a dtype it cannot build becomes ``object``.
 
-    pandas writes e.g. ``decimal128(18, 6)[pyarrow]`` as a column's
-    ``numpy_type``, which ``pd.read_parquet`` cannot construct and raises on.
+    pandas writes e.g. ``dictionary<values=string, ...>[pyarrow]`` or
+    ``list<item: int64>[pyarrow]`` as a column's ``numpy_type``, which plain
+    ``pd.read_parquet`` cannot construct and raises on (pandas 3.1).
     """
     metadata = dict(table.schema.metadata or {})
     if b"pandas" not in metadata:

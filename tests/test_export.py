@@ -8,6 +8,7 @@ values are the simulator's ground truth.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from collections.abc import Iterator
 from decimal import Decimal
@@ -132,6 +133,24 @@ def test_other_frames_write_and_read_too(tmp_path: Path) -> None:
         "overcharge": ["0.000001", None],
         "note": ["'=1+1", "ok"],
     }
+
+
+def test_arrow_backed_columns_plain_pandas_cannot_build_still_read(tmp_path: Path) -> None:
+    """pandas 3.1 writes ``dictionary<...>[pyarrow]`` metadata that makes plain ``pd.read_parquet`` raise."""
+    frame = pd.DataFrame(
+        {
+            "date": pd.Series([dt.date(2024, 3, 1), None], dtype=pd.ArrowDtype(pa.date32())),
+            "code": pd.Series(["a", "b"], dtype=pd.ArrowDtype(pa.dictionary(pa.int32(), pa.string()))),
+            "tags": pd.Series([[1], [2, 3]], dtype=pd.ArrowDtype(pa.list_(pa.int64()))),
+        }
+    )
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer)
+    with pytest.raises(TypeError, match="not understood"):
+        pd.read_parquet(io.BytesIO(buffer.getvalue()))  # pandas' own file: plain pandas cannot read it back
+    plain = pd.read_parquet(write_frame(frame, tmp_path / "arrow.parquet"))
+    assert plain.date.dtype.kind == "M" and int((plain.date == "2024-03-01").sum()) == 1
+    assert plain.code.tolist() == ["a", "b"] and [list(t) for t in plain.tags] == [[1], [2, 3]]
 
 
 def test_csv_round_trips_exact_decimal_text(fetched: tuple[pd.DataFrame, pd.DataFrame], tmp_path: Path) -> None:

@@ -209,8 +209,10 @@ def test_by_day_lists_every_day_and_a_complete_month_says_so(month: Month, repor
     assert report.complete is True
     assert report.missing_dates == []
     assert report.by_day["missing"].tolist() == [False] * 29
+    assert report.by_day["date"].dtype == "datetime64[s]"  # as in the frame: by_day[by_day.date == "..."] works
     for row in report.by_day.to_dict("records"):
-        assert (row["calls"], row["cost"]) == (len(month.records[row["date"]]), month.figures([row["date"]])[None].cost)
+        day = row["date"].date()
+        assert (row["calls"], row["cost"]) == (len(month.records[day]), month.figures([day])[None].cost)
     assert "Complete" in report.summary_text()
 
 
@@ -245,7 +247,7 @@ def test_a_lake_month_with_deleted_partitions_says_which_dates_are_missing(month
     present = [d for d in DAYS if d not in GAPS]
     assert totals_row(report) == month.figures(present)[None].row()
     gaps = report.by_day[report.by_day["missing"]]
-    assert gaps["date"].tolist() == GAPS
+    assert gaps["date"].dt.date.tolist() == GAPS
     assert gaps["calls"].tolist() == [0, 0, 0]
     assert gaps["cost"].tolist() == [Decimal(0)] * 3
     text = report.summary_text()
@@ -259,7 +261,7 @@ def test_an_incomplete_month_warns_in_every_file(gappy_lake: Path, tmp_path: Pat
     report = monthly_report(gappy_lake, MONTH)
     page = report.to_html(tmp_path / "r.html").read_text(encoding="utf-8")
     assert 'class="banner incomplete"' in page
-    assert "Incomplete month" in page and "2024-02-10, 2024-02-11, 2024-02-20" in page
+    assert "INCOMPLETE MONTH" in page and "2024-02-10, 2024-02-11, 2024-02-20" in page
     notes = list(csv.reader((report.to_csv(tmp_path / "csv") / "notes.csv").read_text(encoding="utf-8").splitlines()))
     assert ["complete", "NO"] in notes
     assert [row[1] for row in notes if row[0] == "missing_date"] == ["2024-02-10", "2024-02-11", "2024-02-20"]
@@ -274,20 +276,36 @@ def test_a_zero_row_partition_is_a_day_without_calls_not_a_missing_day(tmp_path:
         nxframe.sync_lake(tmp_path / "lake", FIRST, LAST, client=client, progress=False)
     report = monthly_report(tmp_path / "lake", MONTH)
     assert report.complete is True
-    day = report.by_day[report.by_day["date"] == quiet].iloc[0]
+    day = report.by_day[report.by_day["date"] == pd.Timestamp(quiet)].iloc[0]
     assert (day["calls"], day["cost"], day["missing"]) == (0, Decimal(0), False)
     assert pd.isna(day["avg_cost_per_minute"])
     assert report.rows == 4 * 28
 
 
-def test_a_month_without_any_data_reports_zeros_and_every_date_missing(month: Month, tmp_path: Path) -> None:
-    report = monthly_report(month.lake, "2024-03")
+def test_a_month_without_any_data_says_so_loudly(month: Month, tmp_path: Path) -> None:
+    report = monthly_report(month.lake, "2024-03", today=dt.date(2024, 6, 1))
+    assert report.empty is True
     assert report.missing_dates == [dt.date(2024, 3, d) for d in range(1, 32)]
     assert totals_row(report) == (0, 0, 0, Decimal(0), Decimal(0))
     assert pd.isna(report.totals["avg_cost_per_minute"].iloc[0])
     assert len(report.by_day) == 31 and report.by_did.empty
+    text = report.summary_text()
+    assert text.splitlines()[1].startswith("NO DATA: no date of 2024-03 has data")
+    assert "nxframe sync" in text
     page = report.to_html(tmp_path / "empty.html").read_text(encoding="utf-8")
-    assert page.count("<svg") == 3 and "31 of 31 dates" in page
+    assert "NO DATA" in page and 'role="alert"' in page
+    assert page.count("<svg") == 4  # February has data: the comparison chart is drawn too
+    assert not monthly_report(month.lake, MONTH).empty
+
+
+def test_future_dates_are_not_advised_to_be_synced(month: Month) -> None:
+    report = monthly_report(month.lake, "2024-03", today=dt.date(2024, 3, 10))
+    text = report.missing_text()
+    assert "10 have no partition in the lake: 2024-03-01 to 2024-03-10; sync them" in text
+    assert "21 are after today (2024-03-10) and have no calls yet: 2024-03-11 to 2024-03-31" in text
+    future = monthly_report(month.lake, "2030-01", today=dt.date(2024, 3, 10))
+    assert future.empty and "2030-01 is in the future" in future.summary_text()
+    assert "sync" not in future.summary_text().split("Compared with")[0]
 
 
 # -- other sources ---------------------------------------------------------------------
@@ -306,7 +324,7 @@ def test_a_dataframe_gives_the_same_figures_and_ignores_other_months(month: Mont
 
 def test_a_dataframe_missing_a_date_is_incomplete(month: Month) -> None:
     frame = nxframe.read_lake(month.lake)
-    frame = frame[frame["date"] != dt.date(2024, 2, 29)]
+    frame = frame[frame["date"] != "2024-02-29"]
     report = monthly_report(frame, MONTH)
     assert report.missing_dates == [dt.date(2024, 2, 29)]
     assert "no rows in the DataFrame" in report.summary_text()
@@ -346,8 +364,13 @@ decimals = st.decimals(min_value=0, max_value=Decimal("99999.999999"), places=6,
 def test_parts_always_add_up_to_the_totals(rows: list[tuple[Any, ...]]) -> None:
     frame = pd.DataFrame(
         {
-            "date": pd.array([r[0] for r in rows], dtype=pd.ArrowDtype(pa.date32())),
+            "date": pd.array([r[0] for r in rows], dtype=pd.ArrowDtype(pa.date32())),  # a frame of older code
+            "id": pd.array(range(len(rows)), dtype=pd.ArrowDtype(pa.int64())),
             "did_number": pd.array([r[1] for r in rows], dtype=pd.ArrowDtype(pa.string())),
+            "call_number": pd.array(["6681234567"] * len(rows), dtype=pd.ArrowDtype(pa.string())),
+            "start_time": pd.Series([dt.datetime.combine(r[0], dt.time(9)) for r in rows], dtype="datetime64[s]"),
+            "fee_type": pd.Categorical(["60+60"] * len(rows), categories=["60+60", "1+1"]),
+            "call_price_unit": pd.array([Decimal("0.05")] * len(rows), dtype=pd.ArrowDtype(pa.decimal128(18, 6))),
             "country_name": pd.array(["Thailand"] * len(rows), dtype=pd.ArrowDtype(pa.string())),
             "call_type": pd.Categorical([r[2] for r in rows], categories=["incoming", "outgoing"]),
             "call_duration": pd.array([r[3] for r in rows], dtype=pd.ArrowDtype(pa.int64())),
@@ -379,7 +402,13 @@ def test_excel_has_a_sheet_per_table_with_numeric_exact_cells(report: Report, tm
     path = report.to_excel(tmp_path / "deep" / "folder" / "report.xlsx")
     assert path == tmp_path / "deep" / "folder" / "report.xlsx"
     workbook = openpyxl.load_workbook(path)
-    assert workbook.sheetnames == ["Summary", *(title for title, _ in TABLES.values())]
+    assert workbook.sheetnames == [
+        "Summary",
+        *(title for title, _ in TABLES.values()),
+        "Billing check",
+        "Compared with 2024-01",
+        "Anomalies",
+    ]
     for name, (title, _keys) in TABLES.items():
         frame = getattr(report, name)
         sheet = workbook[title]
@@ -396,7 +425,7 @@ def test_excel_has_a_sheet_per_table_with_numeric_exact_cells(report: Report, tm
                     assert Decimal(repr(cell.value)).quantize(SIX) == value
                     assert re.fullmatch(r"[#,]*0\.0{2,6}", cell.number_format), cell.number_format
                 elif column == "date":
-                    assert cell.value.date() == value and cell.number_format == "yyyy-mm-dd"
+                    assert cell.value == value and cell.number_format == "yyyy-mm-dd"
                 else:
                     assert cell.value == value
     status = {row[0]: row[1] for row in workbook["Summary"].iter_rows(values_only=True) if row[0]}
@@ -405,7 +434,8 @@ def test_excel_has_a_sheet_per_table_with_numeric_exact_cells(report: Report, tm
 
 def test_csv_decimals_read_back_exactly(report: Report, tmp_path: Path) -> None:
     folder = report.to_csv(tmp_path / "csv")
-    assert sorted(p.name for p in folder.iterdir()) == sorted([*(f"{n}.csv" for n in TABLES), "notes.csv"])
+    expected = [*(f"{n}.csv" for n in TABLES), "audit.csv", "changes.csv", "anomalies.csv", "notes.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(expected)
     for name in TABLES:
         frame = getattr(report, name)
         text = pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False)
@@ -459,7 +489,10 @@ def test_summary_text_has_the_month_the_counts_and_the_exact_cost(month: Month, 
     assert f"answered: {expected.answered:,}" in text
     assert f"Billed minutes: {expected.billed_minutes:,.6f}" in text
     assert f"Total cost: {expected.cost:,.6f} CNY" in text
-    assert len(text.splitlines()) <= 8
+    assert f"Billing check: {expected.calls:,} calls checked, 0 off the rules, overcharge 0.000000 CNY" in text
+    assert "Compared with 2024-01: no data for 2024-01." in text
+    assert text.splitlines()[-1] == "Anomalies: none found."
+    assert len(text.splitlines()) <= 10
 
 
 # -- in a browser ----------------------------------------------------------------------

@@ -189,7 +189,7 @@ def test_every_breakdown_adds_up_to_the_totals_exactly(report: Report, name: str
     for measure in ("billed_minutes", "cost", "avg_cost_per_minute"):
         assert table[measure].dtype == DECIMAL_TYPE, measure
     if name == "by_day":
-        assert table["date"].tolist() == DAYS
+        assert table["date"].dt.date.tolist() == DAYS
     else:
         costs = table["cost"].tolist()
         assert costs == sorted(costs, reverse=True)

@@ -25,6 +25,7 @@ import pytest
 
 import nxframe
 import nxframe.export
+import nxframe.schema
 from nxframe.simulator import Simulator
 
 matplotlib.use("Agg")
@@ -95,6 +96,19 @@ def plain(series: pd.Series) -> list[Any]:
 
 def ids(frame: pd.DataFrame) -> list[int]:
     return [int(i) for i in frame["id"]]
+
+
+def test_the_frame_has_the_schema_dtypes(df: pd.DataFrame, dz: pd.DataFrame) -> None:
+    for frame, zone in ((df, None), (dz, "Asia/Shanghai")):
+        wanted = nxframe.schema.pandas_dtypes(zone)
+        for name, dtype in frame.dtypes.items():
+            expected = wanted[name]
+            if isinstance(dtype, pd.CategoricalDtype) and isinstance(expected, pd.CategoricalDtype):
+                labels = expected.categories.tolist()  # documented labels first, then codes found
+                assert dtype.categories.tolist()[: len(labels)] == labels
+            else:
+                assert dtype == expected, name
+    assert df.date.dtype == "datetime64[s]" and str(dz.start_time.dtype) == "datetime64[s, Asia/Shanghai]"
 
 
 # --- filtering by date and time (the block at the top of issue 11) ---------------------------------------------
@@ -172,6 +186,8 @@ def test_tz_aware_times_compare_with_wall_clock_strings(dz: pd.DataFrame, rows: 
     assert int((dz.start_time > "2024-03-01 12:00").sum()) == wanted > 0
     assert int((dz.start_time > pd.Timestamp("2024-03-01 12:00", tz="Asia/Shanghai")).sum()) == wanted
     assert str(dz.start_time.dt.tz_convert("UTC").iloc[0].tz) == "UTC"
+    latest = max(r["start_time"] for r in rows if r["start_time"] and r["date"].day <= 2)
+    assert dz.cdr.describe().loc["max", "start_time"] == pd.Timestamp(latest, tz="Asia/Shanghai")
     with pytest.raises(TypeError):
         dz.start_time > pd.Timestamp("2024-03-01 12:00")  # naive vs aware: loud  # noqa: B015
 

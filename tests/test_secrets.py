@@ -8,6 +8,7 @@ import pickle
 import subprocess
 import sys
 import traceback
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,9 @@ SECRET = "s3cr3t-do-not-leak-7f2a"
 
 
 @pytest.fixture
-def secret_sim() -> Simulator:
+def secret_sim() -> Iterator[Simulator]:
     with Simulator(seed=3, access_secret=SECRET) as sim:
-        yield sim  # type: ignore[misc]
+        yield sim
 
 
 def _signs(sim: Simulator) -> set[str]:

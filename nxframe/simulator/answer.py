@@ -14,7 +14,8 @@ class Answer:
 
     ``length`` overrides Content-Length (``None``: the body's own length;
     ``-1``: no Content-Length, the body ends when the connection closes);
-    ``interval`` is the pause between chunks, so a body can drip.
+    ``interval`` is the pause between chunks, so a body can drip; ``delay``
+    the pause before anything is sent (logged first, so a test sees it).
     """
 
     status: int
@@ -24,3 +25,4 @@ class Answer:
     chunks: Iterable[bytes] | None = None
     interval: float = 0.0
     close: bool = False
+    delay: float = 0.0

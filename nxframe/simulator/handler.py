@@ -12,6 +12,7 @@ are answered with HTTP 200 and the code in the body.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import email.utils
 import hmac
@@ -97,6 +98,8 @@ def handle(backend: Backend, handler: Handler) -> None:
         else:
             skew = int(fault.options.get("rows", 3)) if fault is not None and fault.kind == "overlap" else 0
             answer = Answer(200, backend.answer(body, skew))
+        if fault is not None and fault.kind == "timeout":
+            answer = dataclasses.replace(answer, delay=float(fault.options.get("seconds", 5.0)))
     shown = {k: handler.headers.get(k, "") for k in ("accessKey", "ts", "bizType", "action", "sign", "algorithm")}
     backend.log(RequestLog(time.time(), shown, body, code, answer.status, None if fault is None else fault.kind))
     handler.send(answer)
@@ -115,8 +118,7 @@ def act(backend: Backend, fault: Fault, code: int, body: dict[str, Any] | None) 
         return Answer(200, error_body(int(kind[5:])))
     if kind == "drop":
         return Answer(0)
-    if kind == "timeout":
-        time.sleep(float(options.get("seconds", 5.0)))
+    if kind == "timeout":  # the normal answer, late (see handle)
         return None
     if kind in ("grow", "shrink"):
         if body is not None and code == 0:
@@ -227,6 +229,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def send(self, answer: Answer) -> None:
         """Send ``answer``; a client hanging up mid-stream ends it quietly."""
+        if answer.delay:
+            time.sleep(answer.delay)
         if answer.status == 0:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)

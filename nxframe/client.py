@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import Counter
 from typing import Any
@@ -12,6 +13,7 @@ import pandas as pd
 from .config import ClientSettings
 from .errors import InvalidInputError
 from .frames import to_frame
+from .lake import Lake
 from .pages import fetch_dates
 from .progress import ProgressOption, progress_reporter
 from .query import MAX_PAGE_SIZE, CdrQuery
@@ -148,13 +150,13 @@ class Client:
                 f"query must be a CdrQuery (build it with CdrQuery.build(...)), not {query!r}", parameter="query"
             )
         store = None
+        writing: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
         if lake is not None:
-            from .lake import Lake
-
             store = Lake(lake)
             store.check_query(query)  # before any request: a lake holding other filters is refused
+            writing = store.writer()  # one writer at a time, for the whole fetch (sync_lake waits for it)
         tables = {}
-        with progress_reporter(progress) as reporter:
+        with writing, progress_reporter(progress) as reporter:
             for result in fetch_dates(self.transport, query, progress=reporter.callback):
                 if result.error is not None:
                     raise result.error

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -178,3 +181,32 @@ def test_a_server_that_caps_its_page_size_is_paged_by_its_size() -> None:
         df = c.fetch_cdr(DAY, progress=False)
         pd.testing.assert_frame_equal(df, capped.ground_truth(DAY))
         assert sorted(r.body["page"] for r in capped.requests if r.body) == [1, 2, 3, 4]
+
+
+def test_a_fetch_into_a_lake_holds_the_writer_lock_until_it_ends(sim: Simulator, tmp_path: Path) -> None:
+    """Another writer (here: another process) cannot take the lake while fetch_cdr(lake=) writes it."""
+    lake = tmp_path / "lake"
+    probe = (
+        "import sys, nxframe\n"
+        "from nxframe.lake import Lake\n"
+        "try:\n"
+        "    with Lake(sys.argv[1]).writer(lock_timeout=0):\n"
+        "        print('taken')\n"
+        "except nxframe.LakeError as error:\n"
+        "    print('refused', error)\n"
+    )
+
+    def try_the_lock() -> str:
+        return subprocess.run([sys.executable, "-c", probe, str(lake)], capture_output=True, text=True).stdout
+
+    during: list[str] = []
+
+    def after_the_first_page(state: FetchProgress) -> None:  # runs inside the fetch, between two pages
+        if state.pages_done == 1 and not during:
+            during.append(try_the_lock())
+
+    with sim.client(concurrency=1) as c:
+        df = c.fetch_cdr("2024-03-04", "2024-03-06", lake=lake, progress=after_the_first_page)
+    assert during[0].startswith("refused") and "pid" in during[0]
+    assert try_the_lock().strip() == "taken"
+    pd.testing.assert_frame_equal(df, sim.ground_truth("2024-03-04", "2024-03-06"))

@@ -1,4 +1,9 @@
-"""Spark and Dask read a synced lake with exact decimal totals (``make interop``: needs pyspark, dask, Java 17)."""
+"""Spark and Dask read a synced lake with exact decimal totals (``make interop``: needs pyspark, dask, Java 17).
+
+The lake holds nxframe's own files beside the partitions (``_nxframe.lock``,
+``_nxframe_lake.json``) and partitions written with page checksums; both
+engines skip ``_``-prefixed files and read checksummed pages.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ MONTH = ("2024-02-01", "2024-02-29")
 def lake(tmp_path: Path, sim: Simulator, client: nxframe.Client) -> Path:
     path = tmp_path / "lake"
     nxframe.sync_lake(path, *MONTH, client=client)
+    assert (path / "_nxframe.lock").is_file() and (path / "_nxframe_lake.json").is_file()  # engines must skip both
     return path
 
 

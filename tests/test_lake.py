@@ -247,6 +247,7 @@ def test_duckdb_polars_and_pyarrow_read_the_lake_exactly(sim: Simulator, month_l
     import duckdb
     import polars as pl
 
+    assert (month_lake / "_nxframe.lock").is_file()  # the writer's lock stays; every engine skips it
     truth = sim.ground_truth(*MONTH)
     total = truth["call_price"].sum()
     sql = (

@@ -27,7 +27,7 @@ import filelock
 
 from ..errors import InvalidInputError, LakeError
 
-__all__ = ["LOCK", "MAX_LOCK_TIMEOUT", "holder", "remove_stale_temporaries", "writer_lock"]
+__all__ = ["LOCK", "MAX_LOCK_TIMEOUT", "check_lock_timeout", "holder", "remove_stale_temporaries", "writer_lock"]
 
 log = logging.getLogger("nxframe")
 
@@ -56,14 +56,7 @@ def writer_lock(root: str, *, lock_timeout: float, location: str) -> Iterator[bo
         InvalidInputError: ``lock_timeout`` is not a number of seconds from 0 to a week.
         LakeError: another writer held the lake for all of ``lock_timeout``; names it.
     """
-    if (
-        isinstance(lock_timeout, bool)
-        or not isinstance(lock_timeout, (int, float))
-        or not 0 <= lock_timeout <= MAX_LOCK_TIMEOUT
-    ):
-        raise InvalidInputError(
-            f"lock_timeout must be seconds from 0 to {MAX_LOCK_TIMEOUT} (a week), not {lock_timeout!r}",
-        )
+    check_lock_timeout(lock_timeout)
     os.makedirs(root, exist_ok=True)
     path = os.path.join(root, LOCK)
     lock = filelock.FileLock(path, is_singleton=True, on_acquired=_record_holder)
@@ -79,6 +72,18 @@ def writer_lock(root: str, *, lock_timeout: float, location: str) -> Iterator[bo
         yield lock.lock_counter == 1
     finally:
         lock.release()
+
+
+def check_lock_timeout(lock_timeout: object) -> None:
+    """Seconds from 0 to a week; anything else is a typo caught before any wait or request."""
+    if (
+        isinstance(lock_timeout, bool)
+        or not isinstance(lock_timeout, (int, float))
+        or not 0 <= lock_timeout <= MAX_LOCK_TIMEOUT
+    ):
+        raise InvalidInputError(
+            f"lock_timeout must be seconds from 0 to {MAX_LOCK_TIMEOUT} (a week), not {lock_timeout!r}"
+        )
 
 
 def holder(root: str) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from ..frames import to_frame
 from ..query import CdrQuery, parse_date
 from ..schema import arrow_schema
 from .footer import METADATA_KEY, PartitionInfo, checked, describe, file_schema
-from .lock import remove_stale_temporaries, writer_lock
+from .lock import check_lock_timeout, remove_stale_temporaries, writer_lock
 
 __all__ = ["MARKER", "PART", "Lake", "local_today", "read_lake"]
 
@@ -149,6 +149,7 @@ class Lake:
             LakeError: another writer held the lake for all of ``lock_timeout``; names it
                 (pid, host, since when).
         """
+        check_lock_timeout(lock_timeout)
         if not self.local:
             yield
             return

@@ -72,6 +72,7 @@ def _fetch(args: argparse.Namespace) -> int:
     if out is not None:
         from .export import write_frame
 
+        out.parent.mkdir(parents=True, exist_ok=True)
         write_frame(frame, out)
         print(f"wrote {len(frame):,} rows to {out}")
     span = str(query.start) if query.start == query.end else f"from {query.start} to {query.end}"
@@ -138,6 +139,7 @@ def _audit(args: argparse.Namespace) -> int:
         columns += ["expected_minutes", "call_price", "expected_price", "overcharge", "issue"]
         print(shown[columns].to_string(index=False))
     if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
         write_frame(flagged, out)
         print(f"wrote {len(flagged):,} flagged calls to {out}")
     return EXIT_FAILED if len(flagged) else EXIT_OK

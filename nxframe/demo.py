@@ -1,8 +1,16 @@
 """``nxframe demo``: the whole job in one command, offline on the simulator by default.
 
-1. fetch a week into a DataFrame and print its exact daily totals;
-2. sync the month into a Parquet lake (``data/lake``);
-3. write the month's report (``data/reports``: HTML and Excel) and print its total.
+1. fetch the month's first week into a DataFrame and print its exact daily totals;
+2. sync the month and the one before (the report compares them) into a
+   Parquet lake (``data/lake``);
+3. write the month's report (``data/reports``: HTML and Excel) and print its
+   summary: totals, the billing check, the comparison, the anomalies.
+
+The simulator's month holds a few calls billed off the rules and one anomaly
+of each kind on purpose, so every section of the report has something to show.
+
+An edge module that uses nxframe as a user would, through its public API
+only; the CLI imports it (lazily), never the other way round.
 """
 
 from __future__ import annotations
@@ -12,44 +20,69 @@ import datetime as dt
 import time
 from pathlib import Path
 
-from .client import Client
-from .lake import read_lake, sync_lake
+import nxframe
+from nxframe.report import month_range, previous_month
+from nxframe.report.tables import breakdown
+from nxframe.simulator import Simulator
 
-__all__ = ["DEMO_SEED", "run_demo"]
+__all__ = ["DEMO_SEED", "last_month", "run_demo"]
 
+#: The simulator's seed for the demo: README figures come from it (and the month).
 DEMO_SEED = 2026
 
 
-def run_demo(*, month: str | None, data: Path, live: bool) -> int:
-    """Run the demo; returns the exit code."""
-    from .cli import daily_summary, last_month
-    from .report import month_range, monthly_report
-    from .simulator import Simulator
+def last_month(today: dt.date | None = None) -> str:
+    """``YYYY-MM`` of the month before ``today`` (default: the real today)."""
+    today = today or dt.date.today()
+    first = today.replace(day=1) - dt.timedelta(days=1)
+    return f"{first.year:04d}-{first.month:02d}"
 
-    month = month or last_month()
+
+def run_demo(*, month: str | None, data: Path, live: bool, today: dt.date | None = None) -> int:
+    """Run the demo; returns the exit code.
+
+    Raises:
+        InvalidInputError: ``month`` is not ``YYYY-MM`` or has not begun yet.
+    """
+    today = today or dt.date.today()
+    month = month or last_month(today)
     first, last = month_range(month)
+    before = month_range(previous_month(first))[0]
+    if first > today:
+        raise nxframe.InvalidInputError(
+            f"--month {month} is in the future (today is {today}): the demo needs a month that has begun; "
+            f"the default is last month, {last_month(today)}",
+            parameter="month",
+        )
     lake = data / "lake"
     reports = data / "reports"
     with contextlib.ExitStack() as stack:
         if live:
-            client = stack.enter_context(Client())
+            client = stack.enter_context(nxframe.Client())
             print(f"Using the NXCloud API at {client.settings.base_url} (credentials from the environment).")
         else:
-            simulator = stack.enter_context(Simulator(seed=DEMO_SEED))
+            simulator = stack.enter_context(Simulator(seed=DEMO_SEED, showcase=month))
             client = stack.enter_context(simulator.client())
-            print(f"Using the offline NXCloud simulator at {simulator.base_url} (seed {DEMO_SEED}).")
+            print(
+                f"Using the offline NXCloud simulator at {simulator.base_url} (seed {DEMO_SEED}; a few calls "
+                "billed off the rules and one anomaly of each kind are planted, so every report section shows)."
+            )
 
-        week_end = min(first + dt.timedelta(days=6), last)
+        week_end = min(first + dt.timedelta(days=6), last, today)
         print(f"\n1. fetch_cdr({first.isoformat()!r}, {week_end.isoformat()!r}): one DataFrame, exact decimals")
         started = time.perf_counter()
         week = client.fetch_cdr(first, week_end, progress=False)
         print(f"   {len(week):,} rows in {time.perf_counter() - started:.2f} s")
-        print(_indent(daily_summary(week).to_string(index=False)))
+        per_day = breakdown(week, ["date"]).sort_values("date")
+        per_day["date"] = per_day["date"].dt.strftime("%Y-%m-%d")
+        print(_indent(per_day[["date", "calls", "answered", "billed_minutes", "cost"]].to_string(index=False)))
         print(f"   week total cost: {week['call_price'].sum()}")
 
-        print(f"\n2. sync_lake({str(lake)!r}, {first.isoformat()!r}, {last.isoformat()!r})")
+        print(
+            f"\n2. sync_lake({str(lake)!r}, {before.isoformat()!r}, {last.isoformat()!r}): the month and the one before"
+        )
         started = time.perf_counter()
-        synced = sync_lake(lake, first, last, client=client, progress=False)
+        synced = nxframe.sync_lake(lake, before, last, client=client, progress=False)
         counts = synced["action"].value_counts()
         print("   " + ", ".join(f"{n} {action}" for action, n in counts.items()), end="")
         print(f" in {time.perf_counter() - started:.2f} s")
@@ -57,19 +90,21 @@ def run_demo(*, month: str | None, data: Path, live: bool) -> int:
         if len(failed):
             print(_indent(failed.to_string(index=False)))
             return 1
-        rows = read_lake(lake, first, last)
+        rows = nxframe.read_lake(lake, first, last)
         print(f"   the lake holds {len(rows):,} rows for {month}: {lake.resolve()}")
 
         print(f"\n3. monthly_report({str(lake)!r}, {month!r})")
-        report = monthly_report(lake, month)
+        report = nxframe.monthly_report(lake, month)
         html = report.to_html(reports / f"cdr-report-{month}.html")
         excel = report.to_excel(reports / f"cdr-report-{month}.xlsx")
         print(_indent(report.summary_text()))
         print(f"   HTML:  {Path(html).resolve()}")
         print(f"   Excel: {Path(excel).resolve()}")
     print(
-        "\nNext: open notebooks/01_quickstart.ipynb, or query the lake with DuckDB:\n"
-        f"   SELECT sum(call_price) FROM read_parquet('{lake}/**/*.parquet', hive_partitioning=true)"
+        f"\nNext: nxframe audit --lake {lake} --month {month}   (the calls billed off the rules)\n"
+        f"      nxframe report --lake {lake} --month {month} --out {reports}/report.html\n"
+        "      open notebooks/01_quickstart.ipynb, or query the lake with DuckDB:\n"
+        f"      SELECT sum(call_price) FROM read_parquet('{lake}/**/*.parquet', hive_partitioning=true)"
     )
     return 0
 

@@ -279,6 +279,38 @@ def test_report_of_a_partial_month_writes_the_file(shared: Simulator, lake: Path
     assert out.is_file() and "wrote" in result.stdout
 
 
+def test_audit_of_a_clean_month_exits_0(shared: Simulator, lake: Path) -> None:
+    result = run(shared, "audit", "--lake", str(lake), "--month", "2024-03")
+    assert result.returncode == 0, result.stderr
+    rows = len(shared.ground_truth(LAKE_START, LAKE_END))
+    assert result.stdout.splitlines()[0] == f"{rows:,} calls checked, 0 off the rules, overcharge 0.000000 CNY"
+
+
+def test_audit_finds_exactly_the_calls_billed_off_the_rules_and_exits_1(tmp_path: Path) -> None:
+    """Issue 14 item 4: a cron job is alerted (exit 1); --out holds the flagged calls as exact decimal text."""
+    lake, out = tmp_path / "lake", tmp_path / "flagged" / "audit.csv"
+    with Simulator(seed=7, off_rule=0.01) as sim:
+        assert run(sim, "sync", "--lake", str(lake), "--start", LAKE_START, "--end", LAKE_END).returncode == 0
+        result = run(sim, "audit", "--lake", str(lake), "--month", "2024-03", "--out", str(out))
+        planted = sim.off_rule_calls(LAKE_START, LAKE_END)
+        truth = sim.ground_truth(LAKE_START, LAKE_END).set_index("id")
+    assert result.returncode == 1, result.stderr
+    assert len(planted) >= 3
+    assert result.stdout.splitlines()[0].startswith(f"{len(truth):,} calls checked, {len(planted)} off the rules")
+    written = pd.read_csv(out, dtype=str, keep_default_na=False)
+    assert sorted(int(i) for i in written["id"]) == sorted(planted)
+    for row in written.itertuples():
+        assert row.call_price == str(truth.loc[int(row.id), "call_price"])  # every digit, as the API sent it
+        assert Decimal(row.overcharge) == Decimal(row.call_price) - Decimal(row.expected_price)
+    assert f"wrote {len(planted)} flagged calls to {out}" in result.stdout
+
+
+def test_audit_bad_month_is_exit_2(shared: Simulator, lake: Path) -> None:
+    result = run(shared, "audit", "--lake", str(lake), "--month", "2024-13")
+    assert result.returncode == 2
+    assert "2024-13" in one_line(result)
+
+
 def test_out_pointing_at_a_folder_is_bad_input(shared: Simulator, lake: Path, tmp_path: Path) -> None:
     """#15.3: ``--out`` naming an existing folder is exit 2 before any work, not an OSError exit 1."""
     folder = tmp_path / "calls.csv"

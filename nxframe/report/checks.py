@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from .anomalies import anomalies
-from .audit import audit_table, to_audit_frame, tolerance
+from .audit import AUDIT_NEEDS, audit_table, to_audit_frame, tolerance
 from .build import DEFAULT_MINUTES, DEFAULT_PRICE, overcharge_total
 from .model import anomaly_lines
 from .sources import Source, dates_of, read_span
@@ -57,7 +57,7 @@ def audit_billing(
     minutes = tolerance(minutes_tolerance, "minutes_tolerance")
     price = tolerance(price_tolerance, "price_tolerance")
     first, last = dates_of(start, end)
-    span = read_span(source, first, last)
+    span = read_span(source, first, last, AUDIT_NEEDS)
     return to_audit_frame(audit_table(span.table, minutes, price))
 
 

@@ -45,7 +45,6 @@ FLAGS = {
     "did_number": "--did",
     "call_number": "--call",
     "call_type": "--type",
-    "lock_timeout": "--lock-timeout",
     "tz": "--tz",
 }
 _CREDENTIALS = ("access_key", "access_secret")
@@ -185,9 +184,7 @@ def synopsis() -> str:
 def flag_message(error: BaseException) -> str:
     """An error's message in this command line's words: flags for parameters, env vars for credentials."""
     text = " ".join(str(error).split())
-    if isinstance(error, InvalidInputError) and (
-        getattr(error, "parameter", None) in _CREDENTIALS or text.startswith("no NXCloud credentials")
-    ):
+    if isinstance(error, InvalidInputError) and error.parameter in _CREDENTIALS:
         return (
             f"no NXCloud credentials: set {ENV_ACCESS_KEY} and {ENV_ACCESS_SECRET} in the environment "
             f"({ENV_BASE_URL} optional). To try nxframe offline: `nxframe demo`, or run `nxframe simulate` "

@@ -80,7 +80,8 @@ class ClientSettings:
             raise InvalidInputError(
                 f"no NXCloud credentials: set {' and '.join(missing)} in the environment, or pass "
                 "access_key= and access_secret= to nxframe.Client (to try nxframe offline, use "
-                "nxframe.simulator.Simulator or `nxframe demo`)"
+                "nxframe.simulator.Simulator or `nxframe demo`)",
+                parameter="access_key" if ENV_ACCESS_KEY in missing else "access_secret",
             )
         key_defect = credential_defect(key)
         if key_defect is not None:

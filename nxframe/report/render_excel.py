@@ -146,6 +146,7 @@ def _summary(sheet: Any, report: ReportData, cuts: list[str]) -> None:
 def write_excel(report: ReportData, path: str | os.PathLike[str]) -> Path:
     """Summary, one sheet per table, then Billing check, Compared with <month>, Anomalies; saved atomically."""
     from openpyxl import Workbook
+    from openpyxl.styles import Font
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -167,7 +168,7 @@ def write_excel(report: ReportData, path: str | os.PathLike[str]) -> Path:
     if cuts:
         summary.append([])
         summary.append(["Cut cells", f"{len(cuts)} values were longer than Excel's {EXCEL_CELL_LIMIT:,} characters"])
-        summary.cell(row=summary.max_row, column=1).font = summary.cell(row=1, column=1).font.copy(size=11)
+        summary.cell(row=summary.max_row, column=1).font = Font(bold=True, color="9B1C1C")
         for cut in cuts:
             summary.append(["cut", cut])
     _as_text_cells(summary)

@@ -144,6 +144,8 @@ def test_fetch_out_writes_a_file_with_exact_decimals(shared: Simulator, tmp_path
         (("simulate", "--latency", "-1"), "must be from 0 to 3600 seconds"),
         # #15.6: a month not begun yet is said so, not a lake message
         (("demo", "--month", "2030-01"), "--month 2030-01 is in the future"),
+        (("report", "--lake", "x", "--month", "2030-01", "--out", "r.html"), "--month 2030-01 is in the future"),
+        (("audit", "--lake", "x", "--month", "2030-01"), "--month 2030-01 is in the future"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line_in_flags(shared: Simulator, args: tuple[str, ...], words: str) -> None:

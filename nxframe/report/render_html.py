@@ -62,7 +62,7 @@ def _cell(name: str, value: Any) -> tuple[str, str]:
     if isinstance(value, float):
         return ("—" if value != value else f"{value:+,.1f}%"), css
     if isinstance(value, int):
-        return f"{value:,}", css
+        return (str(value) if name == "id" else f"{value:,}"), css  # an id is a name, not a quantity
     if isinstance(value, pd.Timestamp | dt.date):
         day = value.date() if isinstance(value, pd.Timestamp) else value
         return f"{day.isoformat()} {day:%a}", css

@@ -199,3 +199,15 @@ def test_the_median_of_an_even_count_is_the_mean_of_the_middle_two(planted: Mont
     median = ((daily[13] + daily[14]) / 2).quantize(SIX, rounding=ROUND_HALF_UP)
     spikes = report.anomalies[report.anomalies["kind"] == "cost_spike_day"]
     assert spikes["baseline"].tolist() == [median]
+
+
+def test_the_burst_hour_is_the_wall_clock_of_a_tz_aware_frame() -> None:
+    day = f"2024-02-{PLANTED.burst_day:02d}"
+    with Simulator(seed=5, rows_per_day=20, anomalies="2024-02") as sim, sim.client() as client:
+        frame = client.fetch_cdr(day, progress=False, tz="Asia/Shanghai")
+    assert str(frame["start_time"].dtype) == "datetime64[s, Asia/Shanghai]"
+    bursts = [line for line in check_lines(frame) if "short_call_burst" in line]
+    assert bursts == [
+        f"Anomaly short_call_burst: {PLANTED.burst_number} made {PLANTED.burst_calls} incoming calls under 10 s "
+        f"in the hour {day} {PLANTED.burst_hour:02d}:00 (wangiri pattern)"
+    ]

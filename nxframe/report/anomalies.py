@@ -41,8 +41,12 @@ __all__ = [
     "SPIKE_FACTOR",
     "anomalies",
     "changes",
+    "cost_jumps",
+    "cost_spikes",
     "empty_anomalies",
     "empty_changes",
+    "new_countries",
+    "short_call_bursts",
 ]
 
 SPIKE_FACTOR = 3

@@ -26,7 +26,7 @@ from ..query import parse_date
 from .audit import AUDIT_NEEDS
 from .tables import TOTALS_NEEDS, arrow_columns
 
-__all__ = ["NEEDS", "Source", "Span", "read_span"]
+__all__ = ["NEEDS", "Source", "Span", "between", "dates_of", "read_span"]
 
 Source: TypeAlias = "pd.DataFrame | str | os.PathLike[str] | Lake"
 

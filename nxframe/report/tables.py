@@ -37,7 +37,10 @@ __all__ = [
     "UNKNOWN",
     "aggregate",
     "arrow_columns",
+    "average",
     "breakdown",
+    "label_nulls",
+    "sorted_breakdown",
     "to_pandas",
     "totals",
 ]

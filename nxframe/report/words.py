@@ -26,6 +26,7 @@ __all__ = [
     "billing_text",
     "date_ranges",
     "decimal_text",
+    "month_name",
     "month_range",
     "output_kind",
     "previous_month",

@@ -17,11 +17,10 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-import pyarrow as pa
 import requests
 
 from nxframe.redaction import Secret
-from nxframe.schema import COLUMNS
+from nxframe.schema import COLUMNS, pandas_dtypes
 from nxframe.signing import sign
 
 __all__ = ["naive_decimal_frame", "naive_fetch", "naive_frame", "naive_rows", "to_nxframe_schema"]
@@ -53,7 +52,7 @@ def naive_decimal_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
                 [None if v in (None, "") else Decimal(str(v)) for v in df[c.api_field]], dtype=object
             )
         elif c.kind == "time":
-            df[c.api_field] = pd.to_datetime(df[c.api_field].replace("", None), format=TIME_FORMAT)
+            df[c.api_field] = pd.to_datetime(df[c.api_field].replace("", None), format=TIME_FORMAT, errors="raise")
     df = df[[c.api_field for c in COLUMNS if c.api_field]]
     df["extra"] = pd.Series(extra, dtype=object)
     return df
@@ -65,21 +64,27 @@ def naive_frame(bodies: Iterable[bytes], date: dt.date) -> pd.DataFrame:
 
 
 def to_nxframe_schema(df: pd.DataFrame, date: dt.date) -> pd.DataFrame:
-    """The naive frame converted to nxframe's schema: names, ``ArrowDtype``, categoricals."""
-    out: dict[str, Any] = {"date": pd.Series([date] * len(df), dtype=pd.ArrowDtype(pa.date32()))}
+    """The naive frame converted to nxframe's schema: names, dtypes (``schema.pandas_dtypes``), categoricals.
+
+    Numbers sent as strings (``"64"``, ``"1"``) are read as the numbers they
+    are; phone numbers sent as JSON numbers stay text.
+    """
+    dtypes = pandas_dtypes()
+    out: dict[str, Any] = {"date": pd.Series(pd.to_datetime([date] * len(df))).astype(dtypes["date"])}
     for c in COLUMNS[1:]:
         values = df[c.api_field or c.name]
-        dtype = pd.ArrowDtype(c.arrow_type())
+        dtype = dtypes[c.name]
         if c.kind == "decimal":
             out[c.name] = pd.Series(values.tolist(), dtype=dtype)  # Decimal -> decimal128 is exact or raises
         elif c.kind == "time":
             out[c.name] = values.astype(dtype)
         elif c.kind == "code":
             labels = list(c.labels)
-            texts = [labels[v] if v in (0, 1) else str(v) for v in values]
+            numbers = [int(v) if isinstance(v, str) and v.lstrip("-").isdigit() else v for v in values]
+            texts = [labels[v] if v in (0, 1) else str(v) for v in numbers]
             out[c.name] = pd.Series(pd.Categorical(texts, categories=labels + sorted(set(texts) - set(labels))))
         elif c.kind in ("id", "int"):
-            out[c.name] = values.astype(dtype)
+            out[c.name] = pd.Series([None if v is None or v == "" else int(v) for v in values], dtype=dtype)
         else:  # text: phone numbers sent as JSON numbers stay text; "" and NaN are missing
             out[c.name] = pd.Series([None if v is None or v != v or v == "" else str(v) for v in values], dtype=dtype)
     return pd.DataFrame(out)

@@ -1,0 +1,32 @@
+"""Page bytes -> :class:`Reply` holding a typed Arrow table; exact, never via a float.
+
+A page looks like (``api/did-cdr.md``)::
+
+    {"code": 0, "message": "Request successful",
+     "data": {"totalRow": 1, "pageNumber": 1, "totalPage": 1, "pageSize": 10,
+              "list": [{"id": 1, "callPrice": 0.11, "startTime": "2022-10-01 11:04:57", ...}]}}
+
+The package, in the order a body goes through it:
+
+- :mod:`.fast`: ``pyarrow.json`` reads every field columnar, in any shape a
+  server sends (numbers as strings, phone numbers as numbers, undocumented
+  fields, any key order, pretty-printed), helped by what :mod:`.shapes` has
+  learned of the server; when it is not sure it steps aside;
+- :mod:`.exact`: the reference decoder (text-preserving ``json.loads``,
+  Arrow casts that refuse rather than round); ``nxframe.decode.exact.decode_page``
+  forces it;
+- :mod:`.finish`: wire columns -> the table's types, one code for both;
+- :mod:`.reader`: :func:`decode_page` and :func:`decode_pages`.
+
+Both decoders refuse the same bodies with a ``ResponseError`` (not strict
+JSON: duplicate keys, nesting deeper than 64, NaN/Infinity; a ``pageNumber``
+that is not the page asked for; a negative ``totalRow``) and the same
+values with a ``SchemaError`` naming the id and column.
+"""
+
+from __future__ import annotations
+
+from .model import Page, Reply
+from .reader import decode_page, decode_pages
+
+__all__ = ["Page", "Reply", "decode_page", "decode_pages"]

@@ -1,14 +1,22 @@
-"""The decoder's paths agree: batched == page by page == the exact fallback, on the same bodies."""
+"""The decoder's paths agree (batched == page by page == the exact reference), and both refuse the same bodies.
+
+Bodies come from the simulator (documented shape and its quirks) and from
+hand-written JSON for each shape and each refusal of DESIGN.md "What the
+client refuses from a server": duplicate keys, nesting deeper than 64,
+NaN/Infinity, a pageNumber that is not the page asked for, a negative totalRow.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+from decimal import Decimal
 
 import pyarrow as pa
 import pytest
 
-from nxframe.decode import Reply, decode_page, decode_pages
-from nxframe.errors import SchemaError
+from nxframe.decode import Reply, decode_page, decode_pages, exact, shapes
+from nxframe.errors import ResponseError, SchemaError
 from nxframe.simulator.data import CallGenerator, page_body, record_json
 
 DAY = dt.date(2024, 3, 5)
@@ -29,11 +37,6 @@ def bodies(*, quirks: bool, date: dt.date = DAY, pages: int = 5, seed: int = 7) 
 def awkward_date(seed: int = 7) -> dt.date:
     generator = CallGenerator(seed, quirks=True)
     return next(DAY + dt.timedelta(days=n) for n in range(60) if generator.is_awkward(DAY + dt.timedelta(days=n)))
-
-
-def exact_only(body: bytes) -> bytes:
-    """The same JSON with a newline in it, which the fast reader refuses: only the exact decoder reads it."""
-    return body.replace(b'{"code"', b'{\n"code"', 1)
 
 
 def tables(replies: list[Reply]) -> list[pa.Table]:
@@ -64,8 +67,8 @@ def assert_same(left: list[Reply], right: list[Reply]) -> None:
 def test_batched_equals_page_by_page_equals_exact(quirks: bool, tz: str | None) -> None:
     pages = bodies(quirks=quirks)
     single = [decode_page(body, page_number=n, tz=tz) for n, body in enumerate(pages, 1)]
-    exact = [decode_page(exact_only(body), page_number=n, tz=tz) for n, body in enumerate(pages, 1)]
-    assert_same(single, exact)
+    reference = [exact.decode_page(body, page_number=n, tz=tz) for n, body in enumerate(pages, 1)]
+    assert_same(single, reference)
     for threads in (False, True):
         assert_same(decode_pages(pages, tz=tz, use_threads=threads), single)
     assert sum(t.num_rows for t in tables(single)) == 5 * SIZE - 7
@@ -81,21 +84,25 @@ def test_an_awkward_day_decodes_the_same_batched_and_page_by_page() -> None:
 def test_one_odd_page_does_not_change_its_neighbours() -> None:
     clean = bodies(quirks=False)
     odd = bodies(quirks=True, date=awkward_date())[1]
-    mixed = [clean[0], odd, exact_only(clean[2]), clean[3]]
-    assert_same(decode_pages(mixed), [decode_page(body, page_number=n) for n, body in enumerate(mixed, 1)])
+    mixed = [clean[0], odd.replace(b'"pageNumber":2', b'"pageNumber":3'), clean[3], clean[4]]
+    numbers = [1, 3, 4, 5]
+    assert_same(
+        decode_pages(mixed, page_numbers=numbers),
+        [decode_page(body, page_number=n) for n, body in zip(numbers, mixed, strict=True)],
+    )
 
 
 def test_error_codes_and_empty_pages_in_a_batch() -> None:
     clean = bodies(quirks=False)
     failed = b'{"code":-1,"data":null,"message":"Request failed"}'
-    empty = b'{"code":0,"message":"ok","data":{"totalRow":0,"pageNumber":1,"totalPage":0,"pageSize":50,"list":[]}}'
+    empty = b'{"code":0,"message":"ok","data":{"totalRow":0,"totalPage":0,"pageSize":50,"list":[]}}'
     batch = [clean[0], failed, empty, clean[1] + b"\r\n"]
-    replies = decode_pages(batch, page_numbers=[3, 4, 5, 6])
+    replies = decode_pages(batch, page_numbers=[1, 4, 5, 2])
     assert [r.code for r in replies] == [0, -1, 0, 0]
     assert replies[1].page is None and replies[1].message == "Request failed"
-    assert [r.page.number for r in replies if r.page] == [3, 5, 6]
+    assert [r.page.number for r in replies if r.page] == [1, 5, 2]
     assert replies[2].page is not None and replies[2].page.table.num_rows == 0
-    assert_same(replies, [decode_page(body, page_number=n) for n, body in zip([3, 4, 5, 6], batch, strict=True)])
+    assert_same(replies, [decode_page(body, page_number=n) for n, body in zip([1, 4, 5, 2], batch, strict=True)])
 
 
 def test_a_value_too_big_for_decimal_18_6_fails_in_a_batch_too() -> None:
@@ -127,3 +134,123 @@ def test_page_numbers_must_match_the_bodies() -> None:
 
 def test_no_bodies_no_replies() -> None:
     assert decode_pages([]) == []
+
+
+# -- any shape the contract accepts, read fast and exactly -------------------------------
+
+MIXED = (
+    b'{"code":0,"message":"ok","data":{"totalRow":4,"pageNumber":1,"list":['
+    b'{"id":1,"number":"0066123456","callNumber":66812345678,"callType":"1","callDuration":"64",'
+    b'"feeDurationMinute":2,"callPriceUnit":"0.055","callPrice":"0.110000","endReason":-7,'
+    b'"taskId":3924129984,"meta":{"n":5,"tags":["a b"],"rate":1E-7},"startTime":"2024-03-05 10:00:00"},'
+    b'{"callPrice":1234567890.123457,"id":2,"callNumber":"+6598765432","callType":0,"endDirection":"caller",'
+    b'"feeDurationMinute":"1.5","callDuration":64.0,"endTime":null},'
+    b'{"id":3,"callNumber":"0065874433254","endDirection":2,"x\\"callNumber":7},'
+    b'{"id":4,"callNumber":12,"note":null}]}}'
+)
+
+
+def test_every_deviation_in_one_page_is_read_fast_and_equal_to_the_exact_decoder() -> None:
+    shapes.forget()
+    reply = decode_page(MIXED)
+    assert (
+        shapes.current().quoted == {"callNumber", "endReason"} and shapes.current().infer
+    )  # read fast, not by fallback
+    reference = exact.decode_page(MIXED)
+    assert reply.page is not None and reference.page is not None
+    assert reply.page.table.equals(reference.page.table)
+    rows = reply.page.table.to_pylist()
+    assert [r["call_number"] for r in rows] == ["66812345678", "+6598765432", "0065874433254", "12"]
+    assert rows[0]["did_number"] == "0066123456" and rows[0]["end_reason"] == "-7"
+    assert (rows[0]["call_type"], rows[0]["call_duration"], rows[1]["call_duration"]) == ("outgoing", 64, 64)
+    assert rows[0]["call_price_unit"] == Decimal("0.055") and rows[1]["call_price"] == Decimal("1234567890.123457")
+    assert rows[1]["fee_duration_minute"] == Decimal("1.5") and rows[1]["end_direction"] == "caller"
+    assert rows[2]["end_direction"] == "2"
+    # Undocumented fields keep their exact text, in the order sent.
+    assert rows[0]["extra"] == '{"taskId":3924129984,"meta":{"n":5,"tags":["a b"],"rate":1E-7}}'
+    assert rows[1]["extra"] is None
+    assert rows[2]["extra"] == '{"x\\"callNumber":7}' and rows[3]["extra"] == '{"note":null}'
+
+
+def test_a_nested_key_named_like_a_rewritten_field_keeps_its_number() -> None:
+    decode_page(MIXED)  # the reader now quotes callNumber numbers
+    body = MIXED.replace(b'"n":5', b'"callNumber":5')
+    reply = decode_page(body)
+    assert reply.page is not None
+    assert reply.page.table.equals(exact.decode_page(body).page.table)  # type: ignore[union-attr]
+    assert '"callNumber":5' in reply.page.table.column("extra")[0].as_py()
+
+
+def test_a_pretty_printed_body_decodes_like_the_compact_one() -> None:
+    pretty = json.dumps(json.loads(MIXED), indent=2).encode()
+    compact = json.dumps(json.loads(MIXED), separators=(",", ":")).encode()
+    assert b"\n" in pretty
+    replies = (decode_page(pretty), decode_page(compact), exact.decode_page(pretty))
+    tables = [r.page.table for r in replies if r.page is not None]
+    assert len(tables) == 3 and tables[0].equals(tables[1]) and tables[0].equals(tables[2])
+
+
+def test_what_the_reader_learned_never_changes_a_value() -> None:
+    clean = bodies(quirks=False)
+    shapes.forget()
+    before = decode_page(clean[0])
+    decode_page(MIXED)  # learns phone numbers as numbers and undocumented fields
+    assert shapes.current() != shapes.Plan()
+    after = decode_page(clean[0])
+    assert before.page is not None and after.page is not None
+    assert before.page.table.equals(after.page.table)
+
+
+# -- what both decoders refuse -----------------------------------------------------------
+
+RECORD = b'{"id":1,"callPrice":0.11,"startTime":"2024-03-05 10:00:00"}'
+
+
+def page(records: bytes = RECORD, data: bytes = b'"totalRow":1,"pageNumber":1', head: bytes = b'"code":0') -> bytes:
+    return b"{" + head + b',"message":"ok","data":{' + data + b',"list":[' + records + b"]}}"
+
+
+def nested(depth: int) -> bytes:
+    """A record whose undocumented field makes the body ``depth`` levels deep (the record is level 4)."""
+    inner = depth - 4
+    return page(b'{"id":1,"meta":' + b"[" * inner + b"]" * inner + b"}")
+
+
+REFUSED = {
+    "duplicate key in the envelope": page(head=b'"code":1003,"code":0'),
+    "duplicate key in data": page(data=b'"totalRow":1,"totalRow":2'),
+    "duplicate documented key in a record": page(b'{"id":1,"callPrice":0.11,"callPrice":0.12}'),
+    "duplicate undocumented key in a record": page(b'{"id":1,"taskId":1,"taskId":2}'),
+    "duplicate key in a nested value": page(b'{"id":1,"meta":{"a":1,"a":2}}'),
+    "nesting 65 deep": nested(65),
+    "nesting 100000 deep": nested(100_000),
+    "NaN money": page(b'{"id":1,"callPrice":NaN}'),
+    "Infinity in an undocumented field": page(b'{"id":1,"taskId":-Infinity}'),
+    "another page": page(data=b'"totalRow":1,"pageNumber":2'),
+    "negative totalRow": page(data=b'"totalRow":-1'),
+}
+
+
+@pytest.mark.parametrize("body", list(REFUSED.values()), ids=list(REFUSED))
+@pytest.mark.parametrize("decoder", ["fast", "exact"])
+def test_both_decoders_refuse_what_is_not_strict_or_not_the_page(body: bytes, decoder: str) -> None:
+    decode = decode_page if decoder == "fast" else exact.decode_page
+    shapes.forget()
+    with pytest.raises(ResponseError):
+        decode(body, page_number=1)
+    decode(MIXED)  # with every habit learned too
+    with pytest.raises(ResponseError):
+        decode(body, page_number=1)
+
+
+def test_nesting_64_deep_is_accepted_and_kept_in_extra() -> None:
+    for decode in (decode_page, exact.decode_page):
+        reply = decode(nested(64))
+        assert reply.page is not None
+        assert reply.page.table.column("extra")[0].as_py() == '{"meta":' + "[" * 60 + "]" * 60 + "}"
+
+
+def test_a_wrong_page_number_is_refused_in_a_batch_too() -> None:
+    clean = bodies(quirks=False)
+    with pytest.raises(ResponseError, match="page 2 with page 1"):
+        decode_pages([clean[0], clean[0]])

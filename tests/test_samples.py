@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nxframe.decode import decode_page
+from nxframe.decode import decode_page, exact
 from nxframe.frames import to_frame
 
 SAMPLES = Path(__file__).parents[1] / "data" / "samples"
@@ -53,3 +53,12 @@ def test_samples_make_a_frame_with_the_full_schema(name: str) -> None:
     frame = to_frame([dated])
     assert str(frame["call_price"].dtype) == "decimal128(18, 6)[pyarrow]"
     assert frame["call_price"].sum() == sum(Decimal(str(v)) for v in table.column("call_price").to_pylist())
+
+
+@pytest.mark.parametrize("name", ["did-cdr-example.json", "did-cdr-awkward.json", "did-cdr-error-1002.json"])
+def test_samples_decode_the_same_with_the_exact_reference_decoder(name: str) -> None:
+    raw = (SAMPLES / name).read_bytes()
+    fast, reference = decode_page(raw), exact.decode_page(raw)
+    assert (fast.code, fast.message) == (reference.code, reference.message)
+    if fast.page is not None:
+        assert reference.page is not None and fast.page.table.equals(reference.page.table)

@@ -76,6 +76,7 @@ def read(raws: Sequence[bytes], *, use_threads: bool) -> list[Wire] | None:
             return _read(raws, plan, use_threads)
         except Learned as learned:
             plan = learned.plan
+            remember(plan, used=True)  # true of the server even if this body ends with the exact decoder
         except Unsure:
             return None
     return None  # pragma: no cover - each try learns one more field; there are only so many

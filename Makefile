@@ -9,11 +9,12 @@ INSTALLED := $(VENV)/.installed-dev
 $(PY):
 	@$(PYTHON) -m venv $(VENV)
 
-# One line, then a quiet install: a newcomer knows why the first `make demo` waits.
+# One line, then a quiet install (pip's output goes to .venv/install.log, shown only if it fails):
+# a newcomer knows why the first `make demo` waits.
 $(INSTALLED): pyproject.toml | $(PY)
 	@echo "installing nxframe and its dependencies into $(VENV), about 30 s, once"
-	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --quiet -e '.[dev]'
+	@$(PY) -m pip install --quiet --upgrade pip >$(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
+	@$(PY) -m pip install --quiet -e '.[dev]' >>$(VENV)/install.log 2>&1 || { cat $(VENV)/install.log; exit 1; }
 	@touch $@
 
 demo: $(INSTALLED)

@@ -7,6 +7,11 @@ simulator runs in its own process, as a real API would. nxframe's
 signs every request too (``nxframe.signing.sign``) and fetches page after
 page.
 
+Then the mixed-shape day of ``benchmarks/mixed.py`` (100 000 rows, every
+page carrying every deviation) from a bare server in its own process that
+only sends the bytes: no latency at concurrency 4, and 20 ms at
+concurrency 8, against the naive sequential client on the same server.
+
 Before any figure: nxframe and the naive client return the same DataFrame,
 and its money equals the JSON text the server sent, digit for digit.
 """
@@ -14,6 +19,7 @@ and its money equals the JSON text the server sent, digit for digit.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import functools
 import sys
 from collections.abc import Callable
@@ -31,6 +37,7 @@ from common import (
     render,
     simulator,
 )
+from mixed import MIXED_DATE, mixed_pages, mixed_pages_path, serve
 from naive import naive_fetch
 
 import nxframe
@@ -40,13 +47,51 @@ QUESTION = "fetch"
 LATENCY = 0.02
 CONCURRENCY = (1, 4, 8)
 TARGET = 6.0  # at concurrency 8
+#: (latency, concurrency, target) for the mixed-shape day
+MIXED_RUNS = ((0.0, 4, 3.0), (LATENCY, 8, 6.0))
 
 
-def fetch(base_url: str, concurrency: int) -> pd.DataFrame:
+def fetch(base_url: str, concurrency: int, date: dt.date = DOCUMENTED_DATE) -> pd.DataFrame:
     with nxframe.Client(
         Simulator.DEFAULT_ACCESS_KEY, Simulator.DEFAULT_ACCESS_SECRET, base_url=base_url, concurrency=concurrency
     ) as client:
-        return client.fetch_cdr(DOCUMENTED_DATE, progress=False)
+        return client.fetch_cdr(date, progress=False)
+
+
+def run_mixed(quick: bool) -> list[Measure]:
+    rows = 20_000 if quick else 100_000
+    repeats = 1 if quick else 3
+    key, secret = Simulator.DEFAULT_ACCESS_KEY, Simulator.DEFAULT_ACCESS_SECRET
+    path = mixed_pages_path(rows)
+    measures = []
+    for latency, concurrency, target in MIXED_RUNS:
+        with serve(path, latency) as base_url:
+            frame = fetch(base_url, concurrency, MIXED_DATE)
+            naive, pages = naive_fetch(base_url, key, secret, MIXED_DATE)
+            check_same(frame, naive, "fetch mixed shape")
+            check_exact(frame, mixed_pages(rows), "fetch mixed shape")
+            print(f"  fetch mixed shape: {len(frame)} rows in {pages} pages checked equal and exact", file=sys.stderr)
+            seconds = interleaved(
+                {
+                    "naive": lambda: naive_fetch(base_url, key, secret, MIXED_DATE),
+                    "nxframe": lambda: fetch(base_url, concurrency, MIXED_DATE),  # noqa: B023 - run in this loop
+                },
+                repeats,
+            )
+        ratio = seconds["naive"] / seconds["nxframe"]
+        measures.append(
+            Measure(
+                QUESTION,
+                f"mixed shape, {rows} rows, {pages} pages, {latency * 1000:g} ms latency; "
+                f"concurrency {concurrency} vs naive sequential",
+                f"{seconds['nxframe']:.2f} s ({rate(rows, seconds['nxframe'])})",
+                f"{seconds['naive']:.2f} s ({rate(rows, seconds['naive'])})",
+                ratio,
+                f">= {target:g}x",
+                ratio >= target,
+            )
+        )
+    return measures
 
 
 def run(quick: bool = False) -> list[Measure]:
@@ -77,7 +122,7 @@ def run(quick: bool = False) -> list[Measure]:
                 ratio >= TARGET if n == 8 else None,
             )
         )
-    return measures
+    return measures + run_mixed(quick)
 
 
 def main() -> None:

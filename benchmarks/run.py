@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+import bench_audit
 import bench_decode
 import bench_fetch
 import bench_memory
@@ -28,7 +29,13 @@ import pandas as pd
 import pyarrow as pa
 from common import ROOT, Measure, render
 
-BENCHMARKS = {"decode": bench_decode, "fetch": bench_fetch, "month": bench_month, "memory": bench_memory}
+BENCHMARKS = {
+    "decode": bench_decode,
+    "fetch": bench_fetch,
+    "month": bench_month,
+    "memory": bench_memory,
+    "audit": bench_audit,
+}
 
 
 def machine() -> str:

@@ -36,7 +36,7 @@ TARGET_RATIO = 1.5
 
 def month_lake(rows_per_day: int) -> Path:
     """The month's lake, synced once and then reused."""
-    key = source_key("simulator/data.py", "schema.py", "lake.py")
+    key = source_key("simulator/data.py", "schema.py", "lake")
     lake = CACHE / f"lake-s{SEED}-{DAYS}x{rows_per_day}-{key}"
     if (lake / "_complete").exists():
         return lake

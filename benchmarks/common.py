@@ -132,7 +132,9 @@ def source_key(*modules: str) -> str:
     """A short hash of nxframe source files: a cache made by other code is not reused."""
     digest = hashlib.sha1()
     for module in modules:
-        digest.update((ROOT / "nxframe" / module).read_bytes())
+        path = ROOT / "nxframe" / module
+        for part in sorted(path.rglob("*.py")) if path.is_dir() else [path]:  # a package: all its modules
+            digest.update(part.read_bytes())
     return digest.hexdigest()[:10]
 
 

@@ -34,7 +34,7 @@ __all__ = ["MAX_REFRESH_DAYS", "check_lake", "sync_lake"]
 log = logging.getLogger("nxframe")
 
 Action = Literal["fetched", "refreshed", "skipped", "failed", "future"]
-Status = Literal["match", "drift", "missing", "damaged"]
+Status = Literal["match", "drift", "missing", "damaged", "future"]
 LakeLocation = str | os.PathLike[str] | Lake
 
 #: Ten years: a larger refresh window is a typo (and would re-fetch the whole lake every run anyway).
@@ -57,7 +57,7 @@ class Checked:
 
     date: dt.date
     lake_rows: int | None
-    api_rows: int
+    api_rows: int | None
     status: Status
 
 
@@ -147,17 +147,22 @@ def sync_lake(
 def _check_options(*, refresh_days: object, verify: object, client: object, today: object) -> None:
     """Every sync argument the query does not check, checked before the lock or any request."""
     if isinstance(refresh_days, bool) or not isinstance(refresh_days, int) or not 0 <= refresh_days <= MAX_REFRESH_DAYS:
-        raise InvalidInputError(f"refresh_days must be an integer from 0 to {MAX_REFRESH_DAYS}, not {refresh_days!r}")
+        raise InvalidInputError(
+            f"refresh_days must be an integer from 0 to {MAX_REFRESH_DAYS}, not {refresh_days!r}",
+            parameter="refresh_days",
+        )
     if not isinstance(verify, bool):
-        raise InvalidInputError(f"verify must be True or False, not {verify!r}")
+        raise InvalidInputError(f"verify must be True or False, not {verify!r}", parameter="verify")
     _check_client(client)
     if today is not None and (isinstance(today, dt.datetime) or not isinstance(today, dt.date)):
-        raise InvalidInputError(f"today must be a datetime.date or None, not {today!r}")
+        raise InvalidInputError(f"today must be a datetime.date or None, not {today!r}", parameter="today")
 
 
 def _check_client(client: object) -> None:
     if client is not None and not isinstance(client, Client):
-        raise InvalidInputError(f"client must be an nxframe.Client or None, not {type(client).__name__}")
+        raise InvalidInputError(
+            f"client must be an nxframe.Client or None, not {type(client).__name__}", parameter="client"
+        )
 
 
 @contextlib.contextmanager
@@ -246,7 +251,7 @@ def _outcome_frame(outcomes: Iterable[Outcome]) -> pd.DataFrame:
     rows = sorted(outcomes, key=lambda o: o.date)
     return pd.DataFrame(
         {
-            "date": pd.array([o.date for o in rows], dtype=pd.ArrowDtype(pa.date32())),
+            "date": _dates([o.date for o in rows]),
             "action": pd.array([o.action for o in rows], dtype=pd.ArrowDtype(pa.string())),
             "rows": pd.array([o.rows for o in rows], dtype=pd.ArrowDtype(pa.int64())),
             "error": pd.array([o.error for o in rows], dtype=pd.ArrowDtype(pa.string())),
@@ -261,8 +266,12 @@ def check_lake(
     *,
     deep: bool = False,
     client: Client | None = None,
+    today: dt.date | None = None,
 ) -> pd.DataFrame:
     """Compare each date's partition with the API's ``totalRow`` (one ``pageSize=1`` request a date).
+
+    A date after today is ``future``: not asked for, and not a finding (the
+    day has not happened, so neither "missing" nor "drift" can be true of it).
 
     Reading only: no lock is taken, and a sync running meanwhile does not
     disturb it. ``deep=True`` reads every partition in full, verifying its
@@ -270,7 +279,12 @@ def check_lake(
 
     Returns:
         One row per date: ``date``, ``lake_rows`` (null when missing or
-        damaged), ``api_rows``, ``status`` (match | drift | missing | damaged).
+        damaged), ``api_rows`` (null for future dates), ``status``
+        (match | drift | missing | damaged | future).
+
+    Args:
+        today: the date taken as today (default: the clock, in the lake's
+            ``tz`` when it has one); for tests and replays.
 
     Raises:
         InvalidInputError: a bad argument, or there is no lake at ``lake`` (nothing sent).
@@ -278,10 +292,14 @@ def check_lake(
     """
     store = Lake(lake)
     if not isinstance(deep, bool):
-        raise InvalidInputError(f"deep must be True or False, not {deep!r}")
+        raise InvalidInputError(f"deep must be True or False, not {deep!r}", parameter="deep")
     _check_client(client)
+    if today is not None and (not isinstance(today, dt.date) or isinstance(today, dt.datetime)):
+        raise InvalidInputError(f"today must be a datetime.date, not {today!r}", parameter="today")
     if not store.exists():
-        raise InvalidInputError(f"there is no lake at {store.location!r} (no such folder); check the path")
+        raise InvalidInputError(
+            f"there is no lake at {store.location!r} (no such folder); check the path", parameter="lake"
+        )
     recorded = store.recorded_query() or {}
     query = CdrQuery.build(
         start,
@@ -291,23 +309,32 @@ def check_lake(
         call_type=recorded.get("call_type"),
         tz=recorded.get("tz"),
     )
-    dates = query.dates()
-    with _client(client) as active:
-        counts = _api_counts(active, query, dates)
+    day = local_today(query.tz) if today is None else today
+    dates = [date for date in query.dates() if date <= day]
+    counts: list[int | NxframeError] = []
+    if dates:
+        with _client(client) as active:
+            counts = _api_counts(active, query, dates)
     present = set(store.dates())
-    checked = []
+    checked = [Checked(date, None, None, "future") for date in query.dates() if date > day]
     for date, api_rows in zip(dates, counts, strict=True):
         if isinstance(api_rows, NxframeError):  # without the API's count there is nothing to compare
             raise api_rows
         checked.append(_compare(store, date, api_rows, present=date in present, deep=deep))
+    checked.sort(key=lambda c: c.date)
     return pd.DataFrame(
         {
-            "date": pd.array([c.date for c in checked], dtype=pd.ArrowDtype(pa.date32())),
+            "date": _dates([c.date for c in checked]),
             "lake_rows": pd.array([c.lake_rows for c in checked], dtype=pd.ArrowDtype(pa.int64())),
             "api_rows": pd.array([c.api_rows for c in checked], dtype=pd.ArrowDtype(pa.int64())),
             "status": pd.array([c.status for c in checked], dtype=pd.ArrowDtype(pa.string())),
         }
     )
+
+
+def _dates(dates: list[dt.date]) -> pd.Series:
+    """Dates as the frame has them (``datetime64[s]``), so ``result[result.date == "2024-03-01"]`` works."""
+    return pd.Series(pd.to_datetime(dates), dtype="datetime64[s]")
 
 
 def _compare(store: Lake, date: dt.date, api_rows: int, *, present: bool, deep: bool) -> Checked:

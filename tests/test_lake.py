@@ -115,7 +115,7 @@ def test_a_second_sync_skips_all_but_the_refresh_window(sim: Simulator, client: 
     assert first["action"].tolist() == ["fetched"] * 10
     sim.reset()
     second = nxframe.sync_lake(lake, start, today, client=client, refresh_days=2, today=today)
-    actions = dict(zip(second["date"], second["action"], strict=True))
+    actions = dict(zip(second["date"].dt.date, second["action"], strict=True))
     assert [actions[today - dt.timedelta(days=n)] for n in (0, 1, 2)] == ["refreshed"] * 3
     assert [actions[start + dt.timedelta(days=n)] for n in range(7)] == ["skipped"] * 7
     assert {(r.body or {}).get("date") for r in sim.requests} == {str(today - dt.timedelta(days=n)) for n in (0, 1, 2)}
@@ -133,13 +133,13 @@ def test_one_failed_date_leaves_the_others_done_and_the_rerun_finishes(
     with sim.client(max_retries=1, retry_backoff=0.01) as impatient:
         result = nxframe.sync_lake(lake, "2024-02-01", "2024-02-05", client=impatient)
     failed = result[result["action"] == "failed"]
-    assert failed["date"].tolist() == [dt.date(2024, 2, 3)]
+    assert failed["date"].dt.date.tolist() == [dt.date(2024, 2, 3)]
     assert "ServerError" in failed["error"].iloc[0] and "HTTP 503" in failed["error"].iloc[0]
     assert (result["action"] == "fetched").sum() == 4
     assert Lake(lake).dates() == [dt.date(2024, 2, d) for d in (1, 2, 4, 5)]
     sim.faults.clear()
     again = nxframe.sync_lake(lake, "2024-02-01", "2024-02-05", client=client)
-    assert dict(zip(again["date"], again["action"], strict=True))[dt.date(2024, 2, 3)] == "fetched"
+    assert dict(zip(again["date"].dt.date, again["action"], strict=True))[dt.date(2024, 2, 3)] == "fetched"
     pd.testing.assert_frame_equal(nxframe.read_lake(lake), sim.ground_truth("2024-02-01", "2024-02-05"))
 
 
@@ -210,7 +210,7 @@ def test_check_reports_a_drifted_date_and_verify_refetches_it(
     plain = nxframe.sync_lake(month_lake, *MONTH, client=client)
     assert set(plain["action"]) == {"skipped"}
     verified = nxframe.sync_lake(month_lake, *MONTH, client=client, verify=True)
-    assert verified[verified["action"] != "skipped"]["date"].tolist() == [dt.date(2024, 2, 14)]
+    assert verified[verified["action"] != "skipped"]["date"].dt.date.tolist() == [dt.date(2024, 2, 14)]
     pd.testing.assert_frame_equal(nxframe.read_lake(month_lake), sim.ground_truth(*MONTH))
 
 
@@ -318,6 +318,30 @@ def test_dates_after_today_are_future_and_not_persisted(sim: Simulator, client: 
     assert Lake(lake).dates()[-1] == real_today  # fetch_cdr(lake=) does not persist tomorrow either
 
 
+def test_check_reports_future_dates_as_future_without_asking(
+    sim: Simulator, client: nxframe.Client, tmp_path: Path
+) -> None:
+    """Checking the month in progress: the days still to come are neither missing nor drift."""
+    lake = tmp_path / "lake"
+    today = dt.date(2024, 2, 28)
+    nxframe.sync_lake(lake, "2024-02-27", "2024-02-28", client=client, today=today)
+    sim.requests.clear()
+    checked = nxframe.check_lake(lake, "2024-02-27", "2024-03-01", client=client, today=today)
+    assert checked["status"].tolist() == ["match", "match", "future", "future"]
+    assert checked["api_rows"].isna().tolist() == [False, False, True, True]
+    assert {(r.body or {}).get("date") for r in sim.requests} == {"2024-02-27", "2024-02-28"}
+
+
+def test_sync_and_check_results_filter_by_date_like_the_frame(client: nxframe.Client, tmp_path: Path) -> None:
+    """The result frames' ``date`` is datetime64[s] too, so the analyst's string filter finds the row."""
+    lake = tmp_path / "lake"
+    today = dt.date(2024, 3, 2)
+    synced = nxframe.sync_lake(lake, "2024-03-01", "2024-03-02", client=client, today=today)
+    checked = nxframe.check_lake(lake, "2024-03-01", "2024-03-02", client=client, today=today)
+    for result in (synced, checked):
+        assert str(result["date"].dtype) == "datetime64[s]"
+        assert len(result[result["date"] == "2024-03-01"]) == 1
+
 def test_a_truncated_partition_is_damaged_and_fetched_again_by_the_next_sync(
     sim: Simulator, client: nxframe.Client, month_lake: Path
 ) -> None:
@@ -330,7 +354,7 @@ def test_a_truncated_partition_is_damaged_and_fetched_again_by_the_next_sync(
     assert checked["status"].tolist() == ["match", "damaged", "match"]
     assert checked["lake_rows"].isna().tolist() == [False, True, False]
     result = nxframe.sync_lake(month_lake, *MONTH, client=client)
-    assert result[result["action"] != "skipped"]["date"].tolist() == [dt.date(2024, 2, 12)]
+    assert result[result["action"] != "skipped"]["date"].dt.date.tolist() == [dt.date(2024, 2, 12)]
     pd.testing.assert_frame_equal(nxframe.read_lake(month_lake), sim.ground_truth(*MONTH))
 
 
@@ -339,7 +363,7 @@ def test_verify_reports_a_date_it_could_not_count_and_syncs_the_rest(sim: Simula
     sim.faults.add("http_500", times=None, date="2024-02-03")
     with sim.client(max_retries=0) as impatient:
         result = nxframe.sync_lake(month_lake, *MONTH, client=impatient, verify=True)
-    actions = dict(zip(result["date"], result["action"], strict=True))
+    actions = dict(zip(result["date"].dt.date, result["action"], strict=True))
     assert actions[dt.date(2024, 2, 3)] == "failed"
     assert actions[dt.date(2024, 2, 20)] == "refreshed"
     assert list(actions.values()).count("skipped") == 27

@@ -150,11 +150,11 @@ def test_flipped_bytes_in_a_data_page_are_found_named_and_repaired(
     shallow = nxframe.check_lake(lake, *DAYS, client=client)
     assert set(shallow["status"]) == {"match"}  # the footer alone cannot tell
     deep = nxframe.check_lake(lake, *DAYS, deep=True, client=client)
-    statuses = dict(zip(deep["date"], deep["status"], strict=True))
+    statuses = dict(zip(deep["date"].dt.date, deep["status"], strict=True))
     assert statuses.pop(dt.date(2024, 4, 5)) == "damaged" and set(statuses.values()) == {"match"}
     sim.reset()
     repaired = nxframe.sync_lake(lake, *DAYS, client=client, verify=True)
-    assert repaired[repaired["action"] != "skipped"]["date"].tolist() == [dt.date(2024, 4, 5)]
+    assert repaired[repaired["action"] != "skipped"]["date"].dt.date.tolist() == [dt.date(2024, 4, 5)]
     assert {str((r.body or {}).get("date")) for r in sim.requests if (r.body or {}).get("pageSize") != 1} == {
         "2024-04-05"
     }

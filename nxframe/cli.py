@@ -28,7 +28,7 @@ from typing import Any
 
 from ._version import __version__
 from .config import ENV_ACCESS_KEY, ENV_ACCESS_SECRET, ENV_BASE_URL
-from .errors import InvalidInputError, NxframeError
+from .errors import InvalidInputError, LakeError, NxframeError
 from .schema import COLUMNS
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_PIPE", "EXIT_USAGE", "build_parser", "flag_message", "main", "synopsis"]
@@ -46,6 +46,7 @@ FLAGS = {
     "call_number": "--call",
     "call_type": "--type",
     "tz": "--tz",
+    "lock_timeout": "--lock-timeout",
 }
 _CREDENTIALS = ("access_key", "access_secret")
 COMMANDS = ("fetch", "sync", "check", "audit", "report", "simulate", "demo")
@@ -136,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     _lake_range(sync)
     sync.add_argument("--refresh-days", type=_integer, default=2, metavar="N", help="re-fetch the last N days (2)")
     sync.add_argument("--verify", action="store_true", help="read every partition; re-fetch damaged or drifted ones")
+    sync.add_argument(
+        "--lock-timeout", type=_seconds, default=60.0, metavar="S", help="wait S seconds for another writer (60)"
+    )
 
     check = command("check", "compare a lake with the API; exit 1 on drift, missing or damaged dates")
     _lake_range(check)
@@ -190,6 +194,8 @@ def flag_message(error: BaseException) -> str:
             f"({ENV_BASE_URL} optional). To try nxframe offline: `nxframe demo`, or run `nxframe simulate` "
             "and export the variables it prints"
         )
+    if isinstance(error, LakeError):  # a writer that waited too long: the one parameter it names
+        text = text.replace("(lock_timeout)", "(--lock-timeout)")
     if isinstance(error, InvalidInputError):
         for name, flag in FLAGS.items():
             text = re.sub(rf"(?<![\w-]){name}=True\b", flag, text)

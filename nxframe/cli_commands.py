@@ -87,7 +87,14 @@ def _fetch(args: argparse.Namespace) -> int:
 def _sync(args: argparse.Namespace) -> int:
     from .sync import sync_lake
 
-    result = sync_lake(args.lake, args.start, args.end, refresh_days=args.refresh_days, verify=args.verify)
+    result = sync_lake(
+        args.lake,
+        args.start,
+        args.end,
+        refresh_days=args.refresh_days,
+        verify=args.verify,
+        lock_timeout=args.lock_timeout,
+    )
     print(result.fillna({"error": ""}).to_string(index=False))
     counts = result["action"].value_counts()
     print(", ".join(f"{n} {action}" for action, n in counts.items()) + f" -> {args.lake}")

@@ -105,6 +105,21 @@ def test_a_writer_that_waits_beyond_lock_timeout_is_told_who_holds_the_lake(
     assert set(result["action"]) == {"fetched"}
 
 
+def test_nxframe_sync_waits_lock_timeout_then_names_the_holder_and_the_flag(sim: Simulator, tmp_path: Path) -> None:
+    """The command line speaks in flags: the lock message says ``--lock-timeout``, exit 1, nothing asked."""
+    lake = tmp_path / "lake"
+    with _worker(sim, "hold", str(lake), "30") as holder:
+        done = subprocess.run(
+            [sys.executable, "-m", "nxframe", "sync", "--lake", str(lake), "--start", DAYS[0], "--end", DAYS[0],
+             "--lock-timeout", "0.3"],
+            env=_env(sim), capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    line = done.stderr.strip().splitlines()[-1]
+    assert f"pid {holder.pid}" in line and "(--lock-timeout)" in line and "lock_timeout" not in line
+    assert sim.requests == []
+
+
 def test_a_live_writers_temporary_survives_and_a_stale_one_is_removed(
     sim: Simulator, client: nxframe.Client, tmp_path: Path
 ) -> None:

@@ -342,6 +342,7 @@ def test_sync_and_check_results_filter_by_date_like_the_frame(client: nxframe.Cl
         assert str(result["date"].dtype) == "datetime64[s]"
         assert len(result[result["date"] == "2024-03-01"]) == 1
 
+
 def test_a_truncated_partition_is_damaged_and_fetched_again_by_the_next_sync(
     sim: Simulator, client: nxframe.Client, month_lake: Path
 ) -> None:

@@ -177,6 +177,20 @@ def test_csv_cells_that_would_be_formulas_are_neutralised(hostile: Report, tmp_p
     assert HUGE in countries and MATH in countries
 
 
+def test_csv_cells_holding_a_carriage_return_are_quoted(showcase: Showcase, tmp_path: Path) -> None:
+    frame = showcase.frame.copy()
+    february = frame.index[frame["date"] >= "2024-02-01"]
+    frame.loc[february[:3], "country_name"] = "Line\rbreak"
+    frame.loc[february[3:6], "country_name"] = "\rLead"
+    frame.loc[february[6:9], "country_name"] = "Two\nlines"
+    folder = monthly_report(frame, MONTH).to_csv(tmp_path / "csv")
+    text = (folder / "by_country.csv").read_bytes().decode("utf-8")
+    assert '"Line\rbreak"' in text and '"\'\rLead"' in text and '"Two\nlines"' in text
+    with open(folder / "by_country.csv", encoding="utf-8", newline="") as handle:
+        countries = [row[0] for row in csv.reader(handle)]
+    assert {"Line\rbreak", "'\rLead", "Two\nlines"} <= set(countries)
+
+
 _FAILING_WRITE = """
 import resource, signal, sys
 import nxframe

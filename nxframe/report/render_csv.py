@@ -12,6 +12,7 @@ old file.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 from decimal import Decimal
@@ -50,10 +51,20 @@ def cell_text(value: Any) -> str:
 def write_frame_csv(frame: pd.DataFrame, path: Path) -> None:
     """``frame`` as one CSV file, atomically."""
     with atomic_file(path) as temporary, open(temporary, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow([csv_cell(str(name)) for name in frame.columns])
+        handle.write(_csv_line([csv_cell(str(name)) for name in frame.columns]))
         for record in frame.itertuples(index=False, name=None):
-            writer.writerow([cell_text(value) for value in record])
+            handle.write(_csv_line([cell_text(value) for value in record]))
+
+
+def _csv_line(row: list[str]) -> str:
+    """One CSV line ending in ``"\\n"``; a cell holding a newline *or* a carriage return is quoted.
+
+    Python's ``csv`` quotes only the characters of its ``lineterminator``, so
+    the row is written with ``"\\r\\n"`` (both get quoted) and ends in ``"\\n"``.
+    """
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(row)
+    return buffer.getvalue()[:-2] + "\n"
 
 
 def write_csv(report: ReportData, folder: str | os.PathLike[str]) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 
 import pandas as pd
@@ -80,6 +81,18 @@ def test_a_persistent_fault_ends_in_its_error_after_bounded_retries(
     assert len(sim.requests) == 4  # one try and three retries
     assert "gave up after 3 retries" in str(caught.value)
     assert caught.value.date is not None and caught.value.page == 1  # type: ignore[attr-defined]
+
+
+def test_a_refused_connection_is_a_connection_failure_not_a_timeout() -> None:
+    """urllib3's NewConnectionError subclasses ConnectTimeoutError; the message must still name the cause."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again: nothing listens there
+    client = nxframe.Client("key", "secret", base_url=f"http://127.0.0.1:{port}", max_retries=1, retry_backoff=0.01)
+    with client, pytest.raises(nxframe.ServerError, match="connection to NXCloud failed") as caught:
+        client.fetch_cdr(DAY, progress=False)
+    assert "timed out" not in str(caught.value)
+    assert client.retries == {"connection failed": 1}
 
 
 def test_a_final_error_does_not_chain_the_signed_request(sim: Simulator) -> None:

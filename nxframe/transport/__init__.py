@@ -219,6 +219,9 @@ class Transport:
                 decode_content=False,
                 timeout=urllib3.Timeout(total=settings.timeout),
             )
+        except urllib3.exceptions.NewConnectionError as exc:  # a ConnectTimeoutError subclass, but not a timeout
+            text = f"the connection to NXCloud failed{where} ({type(exc).__name__}: could not connect)"
+            failure = Retry(context.error(ServerError, text), "connection failed")
         except (urllib3.exceptions.TimeoutError, TimeoutError):
             failure = timed_out
         except (urllib3.exceptions.HTTPError, OSError) as exc:

@@ -113,6 +113,21 @@ def test_a_value_too_big_for_decimal_18_6_fails_in_a_batch_too() -> None:
     assert caught.value.column == "call_price"
 
 
+@pytest.mark.parametrize(
+    ("marker", "invalid"),
+    [(b'"countryName":"', b'"countryName":"Tha\xffland'), (b'"callPrice":', b'"x":"\xff\xfe","callPrice":')],
+)
+def test_a_body_that_is_not_utf8_is_a_response_error_on_every_path(marker: bytes, invalid: bytes) -> None:
+    """pyarrow.json does not validate UTF-8; a bad byte must not reach a string column as a raw UnicodeDecodeError."""
+    clean = bodies(quirks=False)
+    bad = clean[1].replace(marker, invalid, 1)
+    assert bad != clean[1]
+    with pytest.raises(ResponseError, match="not JSON"):
+        decode_page(bad, page_number=2)
+    with pytest.raises(ResponseError, match="not JSON"):
+        decode_pages([clean[0], bad, clean[2]])
+
+
 def test_code_columns_have_the_labels_first_then_other_codes_sorted() -> None:
     body = (
         b'{"code":0,"message":"ok","data":{"totalRow":3,"list":['

@@ -88,6 +88,13 @@ def _lines(raws: Sequence[bytes]) -> list[bytes]:
         line = raw.strip(b" \t\r\n")  # JSON's whitespace only
         if not line:
             raise Unsure
+        if not line.isascii():
+            # pyarrow.json does not validate UTF-8: a bad byte would reach a string column (and fail later,
+            # as a raw UnicodeDecodeError). The exact decoder refuses such a body with a ResponseError.
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise Unsure from None
         lines.append(line)
     return lines
 

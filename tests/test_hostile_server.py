@@ -229,6 +229,15 @@ def test_a_body_that_is_not_strict_json_is_refused(sim: Simulator, kind: str, op
     assert len(sim.requests) == 1
 
 
+@pytest.mark.parametrize("body", [b"null", b" null\n", b"[]", b"1", b'"ok"', b"true", b"{}", b"[null]"])
+def test_a_body_that_is_json_but_not_an_object_is_refused(sim: Simulator, body: bytes) -> None:
+    """``null`` as a whole body crashed the process (pyarrow 26's read_json segfaults on it): now a ResponseError."""
+    sim.faults.add("body", times=None, body=body)
+    with _client(sim) as c, pytest.raises(nxframe.ResponseError):
+        c.fetch_cdr(DAY, progress=False)
+    assert len(sim.requests) == 1, "the documented shape is not there: nothing to retry"
+
+
 # -- nothing carries the sign ---------------------------------------------------------------
 
 

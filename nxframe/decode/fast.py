@@ -86,7 +86,9 @@ def _lines(raws: Sequence[bytes]) -> list[bytes]:
     lines: list[bytes] = []
     for raw in raws:
         line = raw.strip(b" \t\r\n")  # JSON's whitespace only
-        if not line:
+        if not (line.startswith(b"{") and line.endswith(b"}")):
+            # The envelope is an object. Anything else is the exact decoder's to refuse; pyarrow 26's
+            # read_json with an explicit schema even crashes the process (SIGSEGV) on a body that is `null`.
             raise Unsure
         if not line.isascii():
             # pyarrow.json does not validate UTF-8: a bad byte would reach a string column (and fail later,

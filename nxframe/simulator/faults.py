@@ -12,6 +12,7 @@ Kinds (``FaultPlan.add(kind, ...)``):
 ``timeout``            the answer comes after ``seconds`` (default 5).
 ``truncate``           the body is cut in half; Content-Length says the full size.
 ``malformed``          a 200 whose body is not JSON (Content-Length matches).
+``body``               a 200 whose body is exactly ``body=`` (bytes): any text a broken server might send.
 ``data_null``          code 0 with ``"data": null``.
 ``list_not_list``      code 0 with ``"list": {}``.
 ``missing_total_row``  code 0 without ``totalRow``.
@@ -78,7 +79,7 @@ TRANSIENT_KINDS: tuple[str, ...] = (
 )
 _KIND = re.compile(
     r"http_\d{3}|code_-?\d+|drop|timeout|truncate|malformed|data_null|list_not_list|missing_total_row|grow|shrink"
-    r"|overlap|redirect_3\d\d|drip|endless|huge|gzip_bomb|total_row|page_number|deep_nesting|duplicate_key|nan"
+    r"|overlap|redirect_3\d\d|drip|endless|huge|gzip_bomb|total_row|page_number|deep_nesting|duplicate_key|nan|body"
 )
 
 

@@ -132,6 +132,8 @@ def act(backend: Backend, fault: Fault, code: int, body: dict[str, Any] | None) 
         return Answer(200, normal[: len(normal) // 2], length=len(normal), close=True)
     if kind == "malformed":
         return Answer(200, normal[: max(len(normal) // 2, 1)])
+    if kind == "body":
+        return Answer(200, bytes(options["body"]))
     if kind in hostile.SHAPES:
         return Answer(200, hostile.SHAPES[kind])
     return hostile.act(kind, options, normal)

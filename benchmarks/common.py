@@ -246,8 +246,8 @@ def _serve(options: dict[str, Any], port_out: Any, stop: Any) -> None:  # pragma
 
 
 @contextlib.contextmanager
-def simulator(**options: Any) -> Iterator[str]:
-    """Run a :class:`~nxframe.simulator.Simulator` in another process; yields its base URL.
+def in_process(target: Callable[..., None], *args: Any, what: str = "the server") -> Iterator[str]:
+    """Run ``target(*args, port_out, stop)`` in a spawned process; yields its base URL.
 
     A real API is in another process too: its CPU time must not share this
     process's GIL with the client being measured.
@@ -255,11 +255,11 @@ def simulator(**options: Any) -> Iterator[str]:
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     stop = context.Event()
-    process = context.Process(target=_serve, args=(options, send, stop), daemon=True)
+    process = context.Process(target=target, args=(*args, send, stop), daemon=True)
     process.start()
     try:
         if not receive.poll(60):
-            raise RuntimeError("the simulator process did not start")
+            raise RuntimeError(f"{what} did not start")
         yield f"http://127.0.0.1:{receive.recv()}"
     finally:
         stop.set()
@@ -267,3 +267,10 @@ def simulator(**options: Any) -> Iterator[str]:
         if process.is_alive():
             process.terminate()
             process.join()
+
+
+@contextlib.contextmanager
+def simulator(**options: Any) -> Iterator[str]:
+    """A :class:`~nxframe.simulator.Simulator` in another process; yields its base URL."""
+    with in_process(_serve, options, what="the simulator process") as base_url:
+        yield base_url

@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import multiprocessing
 import random
 import struct
 import time
@@ -36,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from common import CACHE, PAGE_SIZE, SEED, read_pages, source_key
+from common import CACHE, PAGE_SIZE, SEED, in_process, read_pages, source_key
 
 __all__ = ["MIXED_DATE", "mixed_pages", "mixed_pages_path", "serve"]
 
@@ -194,18 +193,5 @@ def serve(path: Path, latency: float = 0.0) -> Iterator[str]:
     It does not check signatures: it stands for a server whose only cost
     is sending the bytes, so the figure is the client's.
     """
-    context = multiprocessing.get_context("spawn")
-    receive, send = context.Pipe(duplex=False)
-    stop = context.Event()
-    process = context.Process(target=_serve, args=(str(path), latency, send, stop), daemon=True)
-    process.start()
-    try:
-        if not receive.poll(60):
-            raise RuntimeError("the mixed-shape server did not start")
-        yield f"http://127.0.0.1:{receive.recv()}"
-    finally:
-        stop.set()
-        process.join(10)
-        if process.is_alive():
-            process.terminate()
-            process.join()
+    with in_process(_serve, str(path), latency, what="the mixed-shape server") as base_url:
+        yield base_url

@@ -5,6 +5,8 @@ Requests are counted and timed at the simulator (``sim.requests``), over real HT
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -70,12 +72,17 @@ def test_a_later_page_with_the_wrong_number_is_refused_when_it_arrives(sim: Simu
     sim.faults.add("page_number", date=DAY, page=2, value=1)
     with sim.client(concurrency=1) as c, pytest.raises(nxframe.ResponseError) as caught:
         c.fetch_cdr(DAY, page_size=100, progress=False)
-    assert [r.body["page"] for r in sim.requests if r.body] == [1, 2]  # one worker: page 3 was never asked for
+    # One request on the wire at a time: page 3 may be asked for while page 2 is decoded, nothing after it.
+    pages = [r.body["page"] for r in sim.requests if r.body]
+    assert pages[:2] == [1, 2] and pages[2:] in ([], [3])
     assert caught.value.page == 2
 
 
 def test_a_huge_day_is_paged_as_workers_free_up_not_scheduled_up_front(sim: Simulator) -> None:
-    """totalRow 10**9 (allowed here) at 10 rows a page: 10**8 pages, only ``concurrency`` of them exist at once."""
+    """totalRow 10**9 (allowed here) at 10 rows a page: 10**8 pages, only a few of them exist at once.
+
+    A few: ``concurrency`` on the wire and at most one decoding per CPU (up to ``concurrency``).
+    """
     sim.set_rows(DAY, 50)
     sim.faults.add("total_row", times=None, date=DAY, value=10**9)
     stop_after = 30
@@ -90,7 +97,7 @@ def test_a_huge_day_is_paged_as_workers_free_up_not_scheduled_up_front(sim: Simu
     with sim.client(concurrency=4, max_rows_per_date=10**9) as c, pytest.raises(EnoughPagesError):
         c.fetch_cdr(DAY, page_size=10, progress=enough)
     pages = [r.body["page"] for r in sim.requests if r.body]
-    assert stop_after <= len(pages) <= stop_after + 4
+    assert stop_after <= len(pages) <= stop_after + 4 + min(4, os.cpu_count() or 1)
     assert sorted(pages) == list(range(1, len(pages) + 1))  # in page order, none skipped
     assert seen[-1].pages_total == 10**8  # the count is known without a future per page
 

@@ -14,6 +14,7 @@ Strict JSON: duplicate keys anywhere, nesting deeper than 64 levels, and
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -252,6 +253,12 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+#: A byte that a string's JSON text holds only when :func:`_dump` would write it differently.
+_ESCAPE_OR_CONTROL = re.compile(rb"[\x00-\x1f\\]")
+#: The same for any JSON text, whitespace included (an object's or array's text with none of these is compact).
+_NOT_COMPACT = re.compile(rb"[\x00-\x20\\]")
+
+
 def value_text(raw: bytes) -> str:
     """One JSON value's text as :func:`read` writes it into ``extra`` (the fast reader's values agree).
 
@@ -260,7 +267,7 @@ def value_text(raw: bytes) -> str:
     first = raw[:1]
     if first not in (b'"', b"{", b"["):
         return raw.decode("utf-8")  # a number, true, false or null: its text
-    if b"\\" not in raw and min(raw) >= (0x20 if first == b'"' else 0x21):
+    if (_ESCAPE_OR_CONTROL if first == b'"' else _NOT_COMPACT).search(raw) is None:
         # No escape, no control character, and (objects, arrays) no whitespace at all:
         # the text already is what _dump writes for it.
         return raw.decode("utf-8")

@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
 import msgspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pa_json
@@ -65,6 +67,10 @@ _GuardData = msgspec.defstruct("_GuardData", [("list", list[msgspec.Raw] | None,
 _Guard = msgspec.defstruct("_Guard", [("data", _GuardData | None, None)])
 _GUARD = msgspec.json.Decoder(_Guard)
 _RECORD_FIELDS = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_ENCODE = msgspec.json.Encoder().encode
+_COMPACT = msgspec.json.format
+#: A key that JSON can write only one way when the text holds no ``\u`` escape.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 _TRIES = 2 + len(FIELD_COLUMNS)
 
 
@@ -130,8 +136,7 @@ def _read(raws: Sequence[bytes], plan: Plan, use_threads: bool) -> list[Wire]:
         raise Unsure
     unknown = _check_inferred(table.schema, plan) if plan.infer else ()
     remember(plan, used=changed or bool(unknown))
-    nulls = [b"null" in line for line in lines] if unknown else []
-    return _wires(table, guards, unknown, nulls)
+    return _wires(table, guards, unknown, lines)
 
 
 def _guard(line: bytes) -> list[msgspec.Raw]:
@@ -178,7 +183,7 @@ def _names(type_: pa.DataType) -> list[str]:
 
 
 def _wires(
-    table: pa.Table, guards: list[list[msgspec.Raw]] | None, unknown: tuple[str, ...], nulls: list[bool]
+    table: pa.Table, guards: list[list[msgspec.Raw]] | None, unknown: tuple[str, ...], lines: list[bytes]
 ) -> list[Wire]:
     codes = table.column("code").to_pylist()
     if None in codes:
@@ -200,13 +205,14 @@ def _wires(
     sizes = pc.list_value_length(records).to_pylist()
     if unknown:
         assert guards is not None
-        held = [(guard, null) for guard, null, good in zip(guards, nulls, ok, strict=True) if good]
-        texts = [raw for guard, _ in held for raw in guard]
-        if len(texts) != len(flat):
+        held = [guard for guard, good in zip(guards, ok, strict=True) if good]
+        texts = [raw for guard in held for raw in guard]
+        if len(texts) != len(flat) or [len(guard) for guard in held] != sizes:
             raise Unsure
-        # Only records on a page that holds a ``null`` can have "x": null (Arrow cannot tell it from no "x").
-        maybe_null = [null for guard, null in held for _ in guard]
-        columns["extra"] = _extras(flat, unknown, texts, maybe_null)
+        good_lines = [line for line, good in zip(lines, ok, strict=True) if good]
+        null_pages = _null_pages(flat, unknown, good_lines, sizes)
+        maybe = [null for null, size in zip(null_pages, sizes, strict=True) for _ in range(size)]
+        columns["extra"] = _extras(flat, unknown, texts, maybe if any(null_pages) else None)
     pages = iter(zip(total_rows, numbers, sizes, strict=True))
     wires: list[Wire] = []
     for code, message, good in zip(codes, messages, ok, strict=True):
@@ -236,36 +242,74 @@ def _columns(flat: pa.StructArray) -> dict[str, pa.Array]:
     return columns
 
 
+def _null_pages(flat: pa.StructArray, unknown: tuple[str, ...], lines: list[bytes], sizes: list[int]) -> list[bool]:
+    """Per page: may one of its records hold an undocumented field as ``null``?
+
+    Arrow reads ``"x": null`` and no ``x`` alike, so such records must be
+    parsed again. A page can hold one only if some key ``"x"`` occurs in its
+    text more often than ``x`` has a value there: every record holding the key
+    writes it (extra occurrences, in nested objects or strings, only make the
+    answer "maybe"). That holds when a key cannot be spelt another way: plain
+    names, and no ``\\u`` escape in the page; otherwise "maybe".
+    """
+    nulls = [b"null" in line for line in lines]
+    if not any(nulls):
+        return nulls
+    if not all(_PLAIN_NAME.fullmatch(name) for name in unknown):
+        return nulls
+    ends = np.cumsum(sizes)
+    starts = ends - np.asarray(sizes, dtype=ends.dtype)
+    counts = {}  # per name, per page: the records where it has a value
+    for name in unknown:
+        seen = np.concatenate([[0], np.cumsum(flat.field(name).is_valid().to_numpy(zero_copy_only=False))])
+        counts[name] = (seen[ends] - seen[starts]).tolist()
+    return [
+        null and (b"\\u" in line or any(line.count(b'"%s"' % name.encode()) != counts[name][page] for name in unknown))
+        for page, (null, line) in enumerate(zip(nulls, lines, strict=True))
+    ]
+
+
 def _extras(
-    flat: pa.StructArray, unknown: tuple[str, ...], texts: list[msgspec.Raw], maybe_null: list[bool]
+    flat: pa.StructArray, unknown: tuple[str, ...], texts: list[msgspec.Raw], maybe_null: list[bool] | None
 ) -> pa.Array:
     """``extra`` for the records that hold an undocumented field, each parsed again for its exact text.
 
-    A record is looked at when one of those fields has a value, or when it
-    holds a ``null`` somewhere (Arrow cannot tell ``"x": null`` from no ``x``).
+    A record is looked at when one of those fields has a value, or when its
+    page may hold one as ``null`` (:func:`_null_pages`) and it holds a ``null``.
     """
     present = pc.is_valid(flat.field(unknown[0]))
     for name in unknown[1:]:
         present = pc.or_(present, pc.is_valid(flat.field(name)))
-    flags = present.to_pylist()
+    chosen: list[int] = pc.indices_nonzero(present).to_pylist()
+    if maybe_null is not None:
+        flags = present.to_pylist()
+        chosen = [
+            position
+            for position, raw in enumerate(texts)
+            if flags[position] or (maybe_null[position] and b"null" in bytes(raw))
+        ]
     extras: list[str | None] = [None] * len(flat)
-    for position, raw in enumerate(texts):
-        if flags[position]:
-            text = bytes(raw)
-        elif maybe_null[position] and b"null" in (text := bytes(raw)):
-            pass
-        else:
-            continue
+    for position in chosen:
         try:
-            fields = _RECORD_FIELDS.decode(text)
+            fields = _RECORD_FIELDS.decode(texts[position])
         except (msgspec.DecodeError, RecursionError):  # pragma: no cover - the guard read it already
             raise Unsure from None
-        parts = [
-            f"{_key_text(key)}:{value_text(bytes(value))}" for key, value in fields.items() if key not in KNOWN_FIELDS
-        ]
-        if parts:
-            extras[position] = "{" + ",".join(parts) + "}"
+        extras[position] = _extra_text(fields)
     return pa.array(extras, pa.string())
+
+
+def _extra_text(fields: dict[str, msgspec.Raw]) -> str | None:
+    """The record's undocumented fields as the exact decoder writes them (``None`` when it has none)."""
+    keys = fields.keys() - KNOWN_FIELDS
+    if not keys:
+        return None
+    unknown = {key: value for key, value in fields.items() if key in keys}
+    text = _ENCODE(unknown)
+    if b"\\" not in text:
+        # No escape anywhere: msgspec wrote each key as json.dumps does, each value is its text as sent,
+        # and compacting keeps every number's and string's text: what the exact decoder writes.
+        return _COMPACT(text, indent=-1).decode("utf-8")
+    return "{" + ",".join(f"{_key_text(key)}:{value_text(bytes(value))}" for key, value in unknown.items()) + "}"
 
 
 @functools.lru_cache(maxsize=4096)

@@ -25,6 +25,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -99,6 +100,9 @@ class Transport:
         self.requests_sent = 0
         self._lock = threading.Lock()
         self._limiter = _RateLimiter(settings.max_rps)
+        # Requests on the wire at once. Held from sending to the body's last byte, not while the
+        # body is parsed: a page decoding must not keep the next one from being asked for.
+        self._in_flight = threading.BoundedSemaphore(settings.concurrency)
         self._path = urlsplit(settings.endpoint).path
         # One pool for the one host; no redirects, no library retries: both are decided here.
         self._pool = urllib3.connection_from_url(
@@ -193,7 +197,15 @@ class Transport:
         return headers
 
     def _attempt(self, data: bytes, parse: Callable[[bytes], Reply], context: Context) -> Outcome:
-        """One signed POST, read to its end within the deadline; never raises for what the network does."""
+        """One signed POST, read to its end within the deadline, then classified; never raises for the network."""
+        with self._in_flight:
+            answer = self._exchange(data, context)
+        if not isinstance(answer, _Answer):
+            return answer
+        return classify(answer.status, answer.headers, answer.body, parse, context)
+
+    def _exchange(self, data: bytes, context: Context) -> _Answer | Outcome:
+        """Send and read the whole answer, or the outcome of the network failing."""
         settings = self.settings
         self._limiter.wait()
         headers = self._headers(data)
@@ -253,7 +265,16 @@ class Transport:
             len(raw),
             time.monotonic() - started,
         )
-        return classify(status, response.headers, raw, parse, context)
+        return _Answer(status, response.headers, raw)
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """An HTTP answer read to its end, not yet looked at."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
 
 
 def _broken(response: urllib3.BaseHTTPResponse, exc: BaseException, context: Context) -> Outcome:

@@ -6,12 +6,17 @@ Requests are counted and timed at the simulator (``sim.requests``), over real HT
 from __future__ import annotations
 
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pandas as pd
 import pytest
 
 import nxframe
+from nxframe.decode import Reply, decode_page
 from nxframe.pages import SCANS, FetchProgress
+from nxframe.query import CdrQuery
 from nxframe.simulator import RequestLog, Simulator
 
 DAY = "2024-03-05"
@@ -143,3 +148,32 @@ def test_a_day_that_never_settles_is_an_incomplete_data_error(sim: Simulator) ->
     assert caught.value.date is not None and caught.value.date.isoformat() == DAY
     assert caught.value.expected != caught.value.received
     assert [r.body["page"] for r in sim.requests if r.body].count(1) == SCANS
+
+
+def test_a_page_being_decoded_does_not_keep_the_next_request_waiting(sim: Simulator) -> None:
+    """``concurrency`` counts requests on the wire; a decode happens after its request's slot is free.
+
+    Page 1's parse here does not finish until page 2's request has reached the
+    server: with the slot held through the parse, that would never happen.
+    """
+    sim.set_rows(DAY, 300)
+    query = CdrQuery.build(DAY, page_size=100)
+    day = query.dates()[0]
+
+    seen: list[int] = []
+
+    def slow_parse(raw: bytes) -> Reply:
+        deadline = time.monotonic() + 10
+        while len(sim.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen.append(len(sim.requests))
+        return decode_page(raw, page_number=1)
+
+    with sim.client(concurrency=1) as c, ThreadPoolExecutor(2) as pool:
+        first = pool.submit(c.transport.call, query.body(day, 1), slow_parse)
+        while not sim.requests:
+            time.sleep(0.01)
+        second = pool.submit(c.transport.call, query.body(day, 2), partial(decode_page, page_number=2))
+        pages = [first.result(timeout=30).page, second.result(timeout=30).page]
+    assert seen == [2]  # page 2 was asked for while page 1 was still being parsed
+    assert [page.number for page in pages if page is not None] == [1, 2]

@@ -206,13 +206,16 @@ def _wires(
     if unknown:
         assert guards is not None
         held = [guard for guard, good in zip(guards, ok, strict=True) if good]
-        texts = [raw for guard in held for raw in guard]
-        if len(texts) != len(flat) or [len(guard) for guard in held] != sizes:
+        if [len(guard) for guard in held] != sizes:
             raise Unsure
-        good_lines = [line for line, good in zip(lines, ok, strict=True) if good]
-        null_pages = _null_pages(flat, unknown, good_lines, sizes)
-        maybe = [null for null, size in zip(null_pages, sizes, strict=True) for _ in range(size)]
-        columns["extra"] = _extras(flat, unknown, texts, maybe if any(null_pages) else None)
+        texts = held[0] if len(held) == 1 else [raw for guard in held for raw in guard]
+        null_pages = _null_pages(flat, unknown, [line for line, good in zip(lines, ok, strict=True) if good], sizes)
+        maybe = (
+            [null for null, size in zip(null_pages, sizes, strict=True) for _ in range(size)]
+            if any(null_pages)
+            else None
+        )
+        columns["extra"] = _extras(flat, unknown, texts, maybe)
     pages = iter(zip(total_rows, numbers, sizes, strict=True))
     wires: list[Wire] = []
     for code, message, good in zip(codes, messages, ok, strict=True):

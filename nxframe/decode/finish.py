@@ -11,6 +11,7 @@ March 1; that is refused).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
@@ -40,7 +41,6 @@ def finish(columns: Mapping[str, pa.Array], tz: str | None) -> pa.Table:
     """Wire columns -> the DataFrame's types (``date`` is added per day by the caller)."""
     ids = columns["id"]
     arrays: list[pa.Array] = []
-    fields: list[pa.Field] = []
     for c in COLUMNS[1:]:
         array = columns[c.name]
         if c.kind == "text":
@@ -50,8 +50,13 @@ def finish(columns: Mapping[str, pa.Array], tz: str | None) -> pa.Table:
         elif c.kind == "time":
             array = _timestamps(_empty_to_null(array), c, ids, tz)
         arrays.append(array)
-        fields.append(pa.field(c.name, c.arrow_type(tz)))
-    return pa.Table.from_arrays(arrays, schema=pa.schema(fields))
+    return pa.Table.from_arrays(arrays, schema=_schema(tz))
+
+
+@functools.lru_cache(maxsize=64)
+def _schema(tz: str | None) -> pa.Schema:
+    """The page table's schema: the fetched one without ``date``."""
+    return pa.schema([pa.field(c.name, c.arrow_type(tz)) for c in COLUMNS[1:]])
 
 
 _EMPTY = pa.scalar("", pa.string())

@@ -13,6 +13,10 @@ What a server may not do (DESIGN.md "What the client refuses from a server"):
 redirect (never followed, a ``ResponseError``), take longer than ``timeout``
 for the whole request body included (a transient ``ServerError``), or send
 more than ``max_response_bytes`` after decompression (a ``ResponseError``).
+
+At most ``concurrency`` requests are on the wire at once, each from sending
+to its body's last byte; the body is parsed after its slot is given back, so
+however long decoding takes, the next request is not kept waiting for it.
 """
 
 from __future__ import annotations

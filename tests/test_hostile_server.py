@@ -110,6 +110,28 @@ def test_a_dripping_body_is_cut_off_at_the_deadline_and_retried(sim: Simulator) 
     assert elapsed >= 3 * 0.5  # each attempt ran to its deadline; pytest's timeout bounds the rest
 
 
+def test_dripping_headers_are_cut_off_at_the_deadline_too(sim: Simulator) -> None:
+    # http.client reads the status line and headers with the socket's timeout for each read, so a byte
+    # every 0.05 s would never time out; the deadline shuts the socket down instead (before: 10 s per attempt).
+    sim.set_rows(DAY, 3)
+    sim.faults.add("drip_headers", times=None, interval=0.05)
+    started = time.monotonic()
+    with _client(sim, timeout=0.5, max_retries=1) as c, pytest.raises(nxframe.ServerError) as caught:
+        c.fetch_cdr(DAY, progress=False)
+    elapsed = time.monotonic() - started
+    assert "timed out" in str(caught.value) and c.retries["timeout"] == 1
+    assert len(sim.requests) == 2
+    assert 2 * 0.5 <= elapsed < 2 * 0.5 + 3  # each attempt ends at its deadline, not when the headers do
+
+
+def test_slow_headers_within_the_deadline_are_read(sim: Simulator) -> None:
+    sim.set_rows(DAY, 3)
+    sim.faults.add("drip_headers", times=1, interval=0.001)
+    with _client(sim, timeout=10) as c:
+        df = c.fetch_cdr(DAY, progress=False)
+    assert len(df) == 3 and c.retries["timeout"] == 0
+
+
 def test_a_drip_that_finishes_within_the_deadline_is_read(sim: Simulator) -> None:
     sim.set_rows(DAY, 3)
     sim.faults.add("drip", times=1, interval=0.01, bytes=512)

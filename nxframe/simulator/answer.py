@@ -15,7 +15,8 @@ class Answer:
     ``length`` overrides Content-Length (``None``: the body's own length;
     ``-1``: no Content-Length, the body ends when the connection closes);
     ``interval`` is the pause between chunks, so a body can drip; ``delay``
-    the pause before anything is sent (logged first, so a test sees it).
+    the pause before anything is sent (logged first, so a test sees it);
+    ``header_interval`` sends the status line and headers a byte at a time, that far apart.
     """
 
     status: int
@@ -26,3 +27,4 @@ class Answer:
     interval: float = 0.0
     close: bool = False
     delay: float = 0.0
+    header_interval: float = 0.0

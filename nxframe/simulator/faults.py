@@ -32,6 +32,8 @@ Hostile answers (DESIGN.md "What the client refuses from a server"):
                        ``no_location=True`` sends none.
 ``drip``               the normal page, Content-Length exact, sent ``bytes``
                        (default 1) at a time every ``interval`` s (0.2).
+``drip_headers``       the normal page, its status line and headers sent a
+                       byte at a time every ``interval`` s (0.2).
 ``endless``            a page that never ends: no Content-Length, the first
                        record repeated in 64 KiB blocks until the client
                        hangs up (or ``seconds``, default 120, pass).
@@ -79,7 +81,7 @@ TRANSIENT_KINDS: tuple[str, ...] = (
 )
 _KIND = re.compile(
     r"http_\d{3}|code_-?\d+|drop|timeout|truncate|malformed|data_null|list_not_list|missing_total_row|grow|shrink"
-    r"|overlap|redirect_3\d\d|drip|endless|huge|gzip_bomb|total_row|page_number|deep_nesting|duplicate_key|nan|body"
+    r"|overlap|redirect_3\d\d|drip_headers|drip|endless|huge|gzip_bomb|total_row|page_number|deep_nesting|duplicate_key|nan|body"
 )
 
 

@@ -247,8 +247,15 @@ class Handler(BaseHTTPRequestHandler):
         if answer.close or length < 0:
             self.close_connection = True
             self.send_header("Connection", "close")
-        self.end_headers()
         try:
+            if answer.header_interval:
+                wire, self.wfile = self.wfile, _Dripping(self.wfile, answer.header_interval)  # type: ignore[assignment]
+                try:
+                    self.end_headers()
+                finally:
+                    self.wfile = wire
+            else:
+                self.end_headers()
             for chunk in _chunks(answer):
                 self.wfile.write(chunk)
                 if answer.interval:
@@ -263,6 +270,23 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: tests and the demo do not want a line per request."""
+
+
+class _Dripping:
+    """A writer that sends what it is given a byte at a time, ``interval`` seconds apart."""
+
+    def __init__(self, wire: Any, interval: float) -> None:
+        self._wire, self._interval = wire, interval
+
+    def write(self, data: bytes) -> int:
+        for i in range(len(data)):
+            self._wire.write(data[i : i + 1])
+            self._wire.flush()
+            time.sleep(self._interval)
+        return len(data)
+
+    def flush(self) -> None:
+        self._wire.flush()
 
 
 def _chunks(answer: Answer) -> Iterator[bytes]:

@@ -44,6 +44,8 @@ def act(kind: str, options: Mapping[str, Any], normal: bytes) -> Answer:
         location = str(options.get("location", "http://127.0.0.1:9/api/did/cdr"))
         headers = {} if options.get("no_location") else {"Location": location}
         return Answer(int(kind[9:]), b'{"error":"moved"}', headers)
+    if kind == "drip_headers":
+        return Answer(200, normal, header_interval=float(options.get("interval", 0.2)))
     if kind == "drip":
         step = int(options.get("bytes", 1))
         pieces = (normal[i : i + step] for i in range(0, len(normal), step))

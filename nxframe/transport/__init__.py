@@ -42,7 +42,14 @@ from ..errors import ResponseError, ServerError
 from ..redaction import request_summary
 from ..signing import sign
 from .classify import ClockSkew, Context, Fail, Ok, Outcome, Retry, classify
-from .wire import BadEncodingError, BodyTooLargeError, read_body
+from .wire import (
+    DEADLINE,
+    BadEncodingError,
+    BodyTooLargeError,
+    DeadlineHTTPConnection,
+    DeadlineHTTPSConnection,
+    read_body,
+)
 
 __all__ = [
     "BIZ_TYPE",
@@ -112,6 +119,9 @@ class Transport:
         self._pool = urllib3.connection_from_url(
             settings.endpoint, maxsize=max(settings.concurrency, 4), block=False, retries=False
         )
+        # Its connections read the status line and headers by the request's deadline too (wire.DEADLINE).
+        https = isinstance(self._pool, urllib3.HTTPSConnectionPool)
+        self._pool.ConnectionCls = DeadlineHTTPSConnection if https else DeadlineHTTPConnection
 
     def close(self) -> None:
         """Close pooled connections."""
@@ -217,6 +227,7 @@ class Transport:
             self.requests_sent += 1
         started = time.monotonic()
         deadline = started + settings.timeout
+        DEADLINE.set(deadline)
         where = context.where
         timed_out = Retry(
             context.error(ServerError, f"NXCloud timed out{where}: no whole answer within {settings.timeout:g} s"),

@@ -159,6 +159,12 @@ def day_pages(rows: int, *, quirks: bool, date: dt.date, seed: int = SEED) -> li
         texts = (record_json(record) for record in records[first : first + PAGE_SIZE])
         bodies.append(page_body(texts, total_row=len(records), page=first // PAGE_SIZE + 1, page_size=PAGE_SIZE))
     del records
+    write_pages(path, bodies)
+    return bodies
+
+
+def write_pages(path: Path, bodies: list[bytes]) -> None:
+    """Cache page bodies at ``path`` (zstd, each length-prefixed); a run killed midway leaves no cache."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".tmp")
     with pa.CompressedOutputStream(str(partial), "zstd") as sink:
@@ -166,7 +172,6 @@ def day_pages(rows: int, *, quirks: bool, date: dt.date, seed: int = SEED) -> li
             sink.write(struct.pack("<Q", len(body)))
             sink.write(body)
     partial.replace(path)
-    return bodies
 
 
 def read_pages(path: Path) -> Iterator[bytes]:

@@ -26,7 +26,6 @@ import contextlib
 import datetime as dt
 import json
 import random
-import struct
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -34,8 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-from common import CACHE, PAGE_SIZE, SEED, in_process, read_pages, source_key
+from common import CACHE, PAGE_SIZE, SEED, in_process, read_pages, source_key, write_pages
 
 __all__ = ["MIXED_DATE", "mixed_pages", "mixed_pages_path", "serve"]
 
@@ -130,14 +128,7 @@ def mixed_pages_path(rows: int, date: dt.date = MIXED_DATE, seed: int = SEED) ->
     key = source_key("simulator/data.py") + "-" + _own_key()
     path = CACHE / f"pages-s{seed}-mixed-{date}-{rows}-{key}.zst"
     if not path.exists():
-        bodies = _generate(rows, date, seed)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_suffix(".tmp")
-        with pa.CompressedOutputStream(str(partial), "zstd") as sink:
-            for body in bodies:
-                sink.write(struct.pack("<Q", len(body)))
-                sink.write(body)
-        partial.replace(path)
+        write_pages(path, _generate(rows, date, seed))
     return path
 
 

@@ -22,10 +22,13 @@ from .errors import (
     LakeError,
     NxframeError,
     ParameterError,
+    ProxyError,
     RateLimitError,
     ResponseError,
     SchemaError,
     ServerError,
+    SignoffError,
+    TLSError,
 )
 from .lake import read_lake
 from .report import Report, audit_billing, monthly_report
@@ -45,11 +48,14 @@ __all__ = [
     "LakeError",
     "NxframeError",
     "ParameterError",
+    "ProxyError",
     "RateLimitError",
     "Report",
     "ResponseError",
     "SchemaError",
     "ServerError",
+    "SignoffError",
+    "TLSError",
     "__version__",
     "audit_billing",
     "check_lake",

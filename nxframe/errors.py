@@ -11,10 +11,17 @@
     │   ├── ServerError     code -1, HTTP 5xx, connection errors, timeouts, bodies cut
     │   │                   short (fewer bytes than Content-Length), after retries
     │   ├── RateLimitError  HTTP 429, after retries
-    │   └── ResponseError   a whole body that is not JSON or not the documented shape
+    │   ├── ResponseError   a whole body that is not JSON or not the documented shape
+    │   ├── TLSError        the server's certificate is not trusted (not retried; names the
+    │   │                   host and the settings that add a CA: Client(verify=...), REQUESTS_CA_BUNDLE)
+    │   └── ProxyError      the proxy refused the tunnel or asked for credentials (not retried;
+    │                       names the proxy host, never its credentials, and where it came from)
     ├── IncompleteDataError rows do not add up to totalRow, even after a re-scan
     ├── SchemaError         a value does not fit its column: names column, row id, value
-    └── LakeError           the lake holds another query's data, or a partition is unreadable
+    ├── LakeError           the lake holds another query's data, a partition is unreadable,
+    │                       another writer holds the lock, or the storage refused or failed
+    │                       (names the lake URL without credentials and the likely cause)
+    └── SignoffError        a sign-off package is incomplete or a file in it changed
 
 (``tests/test_api.py`` checks this drawing against the classes.)
 
@@ -40,10 +47,13 @@ __all__ = [
     "LakeError",
     "NxframeError",
     "ParameterError",
+    "ProxyError",
     "RateLimitError",
     "ResponseError",
     "SchemaError",
     "ServerError",
+    "SignoffError",
+    "TLSError",
 ]
 
 
@@ -127,6 +137,22 @@ class ResponseError(ApiError):
     """
 
 
+class TLSError(ApiError):
+    """The server's certificate did not verify against the trusted CAs; not retried.
+
+    A corporate proxy that inspects TLS signs with its own CA: trust it with
+    ``Client(verify="/path/ca.pem")`` or ``REQUESTS_CA_BUNDLE``.
+    """
+
+
+class ProxyError(ApiError):
+    """The proxy refused the tunnel (HTTP 407 asks for credentials, 403 forbids); not retried.
+
+    The message names the proxy's host and port and where it was configured,
+    never its credentials. An unreachable proxy is a :class:`ServerError`.
+    """
+
+
 class IncompleteDataError(NxframeError):
     """The rows received do not add up to the ``totalRow`` the API announced."""
 
@@ -148,10 +174,25 @@ class SchemaError(NxframeError):
 
 
 class LakeError(NxframeError):
-    """The lake holds another query's data, or one of its partitions is unreadable.
+    """The lake cannot be used as asked; the message says why and what to do.
+
+    It holds another query's data, a partition is unreadable, another writer
+    holds its lock, or the storage refused or failed. The message names the lake (its URL without credentials) and the likely cause.
 
     Attributes:
         path: the file or folder at fault, when there is one (the message names it too).
+    """
+
+    def __init__(self, text: str, *, path: str | os.PathLike[str] | None = None) -> None:
+        super().__init__(text)
+        self.path = None if path is None else os.fspath(path)
+
+
+class SignoffError(NxframeError):
+    """A sign-off package is incomplete, or a file in it is missing, added or changed.
+
+    Attributes:
+        path: the package folder, or the file at fault when there is one.
     """
 
     def __init__(self, text: str, *, path: str | os.PathLike[str] | None = None) -> None:

@@ -32,11 +32,14 @@ def test_the_public_names_are_pinned() -> None:
             "LakeError",
             "NxframeError",
             "ParameterError",
+            "ProxyError",
             "RateLimitError",
             "Report",
             "ResponseError",
             "SchemaError",
             "ServerError",
+            "SignoffError",
+            "TLSError",
             "__version__",
             "audit_billing",
             "check_lake",
@@ -59,9 +62,17 @@ def test_the_error_tree_is_the_designed_one() -> None:
         nxframe.ServerError,
         nxframe.RateLimitError,
         nxframe.ResponseError,
+        nxframe.TLSError,
+        nxframe.ProxyError,
     ):
-        assert issubclass(api, nxframe.ApiError)
-    for direct in (nxframe.ApiError, nxframe.IncompleteDataError, nxframe.SchemaError, nxframe.LakeError):
+        assert api.__bases__ == (nxframe.ApiError,)
+    for direct in (
+        nxframe.ApiError,
+        nxframe.IncompleteDataError,
+        nxframe.SchemaError,
+        nxframe.LakeError,
+        nxframe.SignoffError,
+    ):
         assert direct.__bases__ == (nxframe.NxframeError,)
 
 

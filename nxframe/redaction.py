@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["MASK", "Secret", "credential_defect", "request_summary"]
+__all__ = ["MASK", "Secret", "credential_defect", "hide", "request_summary"]
 
 MASK = "********"
 
@@ -57,6 +57,19 @@ class Secret:
         that is hashed.
         """
         return credential_defect(self._value)
+
+
+def hide(value: Any) -> Secret | None:
+    """``value`` as a :class:`Secret` (``None`` stays ``None``: "from the environment").
+
+    Called on the first line that receives a secret, so that when a later
+    argument is refused, no frame of the traceback holds the plain value:
+    error reporters such as Sentry record every frame's locals. Values that
+    are not strings are wrapped too; the checks say what is wrong without showing them.
+    """
+    if value is None or isinstance(value, Secret):
+        return value
+    return Secret(value)
 
 
 def request_summary(url: str, body: Mapping[str, Any], headers: Mapping[str, str] | None = None) -> dict[str, Any]:

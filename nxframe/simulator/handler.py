@@ -19,6 +19,7 @@ import hmac
 import json
 import re
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -209,8 +210,9 @@ class SimServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], backend: Backend) -> None:
+    def __init__(self, address: tuple[str, int], backend: Backend, ssl_context: ssl.SSLContext | None = None) -> None:
         self.backend = backend
+        self.ssl_context = ssl_context
         super().__init__(address, Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -222,6 +224,12 @@ class Handler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server: SimServer
+
+    def setup(self) -> None:
+        """TLS per connection, in its own thread: a client that never finishes the handshake blocks no one."""
+        if self.server.ssl_context is not None:
+            self.request = self.server.ssl_context.wrap_socket(self.request, server_side=True)
+        super().setup()
 
     def do_POST(self) -> None:
         self.server.backend._handle(self)

@@ -13,6 +13,7 @@ The HTTP side (checking requests, acting out faults) is in
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -72,6 +73,8 @@ class Simulator:
         anomalies: ``"YYYY-MM"``: plant one anomaly of each kind the monthly report looks for in that month.
         showcase: ``"YYYY-MM"``: a few off-rule calls (0.1%) and one anomaly of each kind in that month,
             so a report of it shows every section working (the demo's switch).
+        ssl_context: serve https with this server-side context (e.g. a certificate made by ``trustme``);
+            ``None`` serves plain http.
 
     Dates after the server's today have no calls yet.
     """
@@ -95,6 +98,7 @@ class Simulator:
         off_rule: float = 0.0,
         anomalies: str | None = None,
         showcase: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.access_key = access_key
         self.access_secret = access_secret
@@ -109,6 +113,7 @@ class Simulator:
             off_rule=off_rule or (0.001 if showcase else 0.0),
             anomalies=anomalies or showcase,
         )
+        self.ssl_context = ssl_context
         self.faults = FaultPlan()
         self.requests: list[RequestLog] = []
         self._port = port
@@ -126,7 +131,7 @@ class Simulator:
     def start(self) -> Simulator:
         """Start serving in a background thread."""
         if self._server is None:
-            self._server = SimServer(("127.0.0.1", self._port), self)
+            self._server = SimServer(("127.0.0.1", self._port), self, self.ssl_context)
             self._thread = threading.Thread(
                 target=self._server.serve_forever, args=(0.05,), name="nxframe-simulator", daemon=True
             )
@@ -154,8 +159,8 @@ class Simulator:
 
     @property
     def base_url(self) -> str:
-        """``http://127.0.0.1:PORT``, for ``Client(base_url=...)`` or ``NXCLOUD_BASE_URL``."""
-        return f"http://127.0.0.1:{self.port}"
+        """``http://127.0.0.1:PORT`` (``https://`` with ``ssl_context``), for ``Client(base_url=...)``."""
+        return f"{'http' if self.ssl_context is None else 'https'}://127.0.0.1:{self.port}"
 
     url = base_url
 

@@ -9,10 +9,13 @@ clock from ``Date`` and try once more) or :class:`Fail`. The loop in
 :meth:`Transport.call` raises only outside ``except`` blocks, so no error
 chains a library exception (whose request object would hold the sign).
 
-What a server may not do (DESIGN.md "What the client refuses from a server"):
-redirect (never followed, a ``ResponseError``), take longer than ``timeout``
-for the whole request body included (a transient ``ServerError``), or send
-more than ``max_response_bytes`` after decompression (a ``ResponseError``).
+What a server may not do: redirect (never followed, a ``ResponseError``),
+take longer than ``timeout`` for the whole request, connecting and the body
+included (a transient ``ServerError``), or send more than
+``max_response_bytes`` after decompression (a ``ResponseError``). The same
+holds through a proxy (:mod:`nxframe.transport.connections`); a proxy that
+refuses the tunnel is a ``ProxyError`` and a certificate that does not verify
+a ``TLSError``, neither retried (:mod:`nxframe.transport.failures`).
 
 At most ``concurrency`` requests are on the wire at once, each from sending
 to its body's last byte; the body is parsed after its slot is given back, so
@@ -31,7 +34,6 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import urllib3
 
@@ -42,14 +44,9 @@ from ..errors import ResponseError, ServerError
 from ..redaction import request_summary
 from ..signing import sign
 from .classify import ClockSkew, Context, Fail, Ok, Outcome, Retry, classify
-from .wire import (
-    DEADLINE,
-    BadEncodingError,
-    BodyTooLargeError,
-    DeadlineHTTPConnection,
-    DeadlineHTTPSConnection,
-    read_body,
-)
+from .connections import open_pool
+from .failures import network_failure
+from .wire import DEADLINE, BadEncodingError, BodyTooLargeError, read_body
 
 __all__ = [
     "BIZ_TYPE",
@@ -114,18 +111,12 @@ class Transport:
         # Requests on the wire at once. Held from sending to the body's last byte, not while the
         # body is parsed: a page decoding must not keep the next one from being asked for.
         self._in_flight = threading.BoundedSemaphore(settings.concurrency)
-        self._path = urlsplit(settings.endpoint).path
-        # One pool for the one host; no redirects, no library retries: both are decided here.
-        self._pool = urllib3.connection_from_url(
-            settings.endpoint, maxsize=max(settings.concurrency, 4), block=False, retries=False
-        )
-        # Its connections read the status line and headers by the request's deadline too (wire.DEADLINE).
-        https = isinstance(self._pool, urllib3.HTTPSConnectionPool)
-        self._pool.ConnectionCls = DeadlineHTTPSConnection if https else DeadlineHTTPConnection
+        # One pool for the one host, direct or through the proxy; its connections keep the deadline.
+        self._manager, self._pool, self._path = open_pool(settings)
 
     def close(self) -> None:
         """Close pooled connections."""
-        self._pool.close()
+        self._manager.clear()
 
     def call(
         self,
@@ -227,7 +218,14 @@ class Transport:
             self.requests_sent += 1
         started = time.monotonic()
         deadline = started + settings.timeout
-        DEADLINE.set(deadline)
+        token = DEADLINE.set(deadline)  # this attempt's, for the connection classes; reset after it
+        try:
+            return self._send(data, headers, deadline, context)
+        finally:
+            DEADLINE.reset(token)
+
+    def _send(self, data: bytes, headers: dict[str, str], deadline: float, context: Context) -> _Answer | Outcome:
+        settings = self.settings
         where = context.where
         timed_out = Retry(
             context.error(ServerError, f"NXCloud timed out{where}: no whole answer within {settings.timeout:g} s"),
@@ -243,17 +241,11 @@ class Transport:
                 retries=False,
                 redirect=False,
                 preload_content=False,
-                decode_content=False,
+                decode_content=True,
                 timeout=urllib3.Timeout(total=settings.timeout),
             )
-        except urllib3.exceptions.NewConnectionError as exc:  # a ConnectTimeoutError subclass, but not a timeout
-            text = f"the connection to NXCloud failed{where} ({type(exc).__name__}: could not connect)"
-            failure = Retry(context.error(ServerError, text), "connection failed")
-        except (urllib3.exceptions.TimeoutError, TimeoutError):
-            failure = timed_out
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            text = f"the connection to NXCloud failed{where} ({type(exc).__name__})"
-            failure = Retry(context.error(ServerError, text), "connection failed")
+            failure = network_failure(exc, settings, context, timed_out)
         if failure is not None:
             return failure
         status = response.status
@@ -278,7 +270,7 @@ class Transport:
             (context.request or {}).get("body"),
             status,
             len(raw),
-            time.monotonic() - started,
+            time.monotonic() - (deadline - settings.timeout),
         )
         return _Answer(status, response.headers, raw)
 

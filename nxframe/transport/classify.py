@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import urllib3
+
 from ..config import ENV_ACCESS_KEY, ENV_ACCESS_SECRET
 from ..decode import Reply, decode_page
 from ..errors import ApiError, AuthError, NxframeError, ParameterError, RateLimitError, ResponseError, ServerError
@@ -189,22 +191,18 @@ def _location_host(location: str | None) -> str:
     return f"host {shown!r}" if host else f"Location {shown!r}"
 
 
+#: urllib3's own ``Retry-After`` parser (seconds or an HTTP date), capped at what nxframe will wait.
+_RETRY_AFTER = urllib3.util.Retry(retry_after_max=int(MAX_RETRY_AFTER))
+
+
 def _retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds, from either of its two forms; ``None`` when absent or absurd."""
+    """``Retry-After`` in seconds, from either of its two forms; ``None`` when absent or unreadable."""
     if not value:
         return None
-    value = value.strip()
-    if value.isdigit():
-        seconds = float(min(int(value), int(MAX_RETRY_AFTER)))
-    else:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError, OverflowError):
-            return None
-        if when.tzinfo is None:  # "-0000": UTC by RFC 5322
-            when = when.replace(tzinfo=dt.UTC)
-        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+    try:
+        return float(_RETRY_AFTER.parse_retry_after(value))
+    except (urllib3.exceptions.InvalidHeader, ValueError, OverflowError):  # ValueError: 5 000 digits
+        return None
 
 
 def _server_offset(value: str | None) -> float | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 from collections import Counter
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,10 +15,11 @@ from .config import ClientSettings
 from .errors import InvalidInputError
 from .frames import to_frame
 from .lake import Lake
+from .network import hide_proxy
 from .pages import fetch_dates
 from .progress import ProgressOption, progress_reporter
 from .query import MAX_PAGE_SIZE, CdrQuery
-from .redaction import MASK, Secret
+from .redaction import MASK, Secret, hide
 from .signing import Algorithm
 from .transport import Transport
 
@@ -48,10 +50,20 @@ class Client:
         max_rows_per_date: a bigger ``totalRow`` for one date is a
             :class:`~nxframe.errors.ResponseError` after one request, not a
             billion page requests.
+        proxy: ``None``: the environment, as requests reads it (``HTTPS_PROXY``,
+            ``ALL_PROXY``, ``NO_PROXY``...; a loopback host is never proxied);
+            a URL such as ``"http://user:pass@proxy.example:3128"``; ``False``:
+            never. https goes through it as a CONNECT tunnel: the proxy sees
+            the host name and port only. Its credentials are never shown.
+        verify: ``True``: the system trust store, or the bundle named by
+            ``REQUESTS_CA_BUNDLE`` or ``CURL_CA_BUNDLE`` (``SSL_CERT_FILE`` is
+            honoured by the system store); a path to a CA bundle (e.g. the CA
+            of a proxy that inspects TLS); ``False`` only for a loopback host.
 
     Raises:
         InvalidInputError: credentials missing, ``base_url`` not https, a
-            setting out of range. Nothing is sent.
+            setting out of range, a proxy or CA bundle that cannot be used.
+            Nothing is sent; the message and ``parameter`` name the argument.
     """
 
     def __init__(
@@ -69,10 +81,14 @@ class Client:
         retry_max_wait: float = 60.0,
         max_response_bytes: int = 32 * 2**20,
         max_rows_per_date: int = 10_000_000,
+        proxy: str | bool | None = None,
+        verify: bool | str | os.PathLike[str] = True,
     ) -> None:
+        # Hidden on the first line: a refused argument leaves no plain secret in this frame's locals.
+        hidden, access_secret, proxy = hide(access_secret), None, hide_proxy(proxy)
         self.settings = ClientSettings.resolve(
             access_key,
-            access_secret,
+            hidden,
             base_url=base_url,
             algorithm=algorithm,
             timeout=timeout,
@@ -83,15 +99,19 @@ class Client:
             retry_max_wait=retry_max_wait,
             max_response_bytes=max_response_bytes,
             max_rows_per_date=max_rows_per_date,
+            proxy=proxy,
+            verify=verify,
         )
         self.transport = Transport(self.settings)
 
     def __repr__(self) -> str:
         s = self.settings
         key = s.access_key[:4] + "…" if len(s.access_key) > 4 else s.access_key
+        network = "" if s.proxy is None else f", proxy={s.proxy.url!r}"  # no credentials in .url
+        network += "" if s.trust.verify else ", verify=False"
         return (
             f"Client(access_key={key!r}, access_secret={MASK!r}, base_url={s.base_url!r}, "
-            f"algorithm={s.algorithm!r}, concurrency={s.concurrency})"
+            f"algorithm={s.algorithm!r}, concurrency={s.concurrency}{network})"
         )
 
     def __enter__(self) -> Client:

@@ -13,7 +13,7 @@ import logging
 
 from . import accessor as accessor  # registers the ``df.cdr`` DataFrame accessor
 from ._version import __version__
-from .client import Client, fetch_cdr
+from .client import Client, fetch_arrow, fetch_cdr
 from .errors import (
     ApiError,
     AuthError,
@@ -59,6 +59,7 @@ __all__ = [
     "__version__",
     "audit_billing",
     "check_lake",
+    "fetch_arrow",
     "fetch_cdr",
     "monthly_report",
     "read_lake",

@@ -1,4 +1,4 @@
-"""Typed Arrow tables -> the pandas DataFrame users get (``schema.pandas_dtypes``).
+"""Typed Arrow tables -> the pandas DataFrame users get (``schema.pandas_dtypes``), or one Arrow table.
 
 One conversion for fetch, lake and widgets: ``pa.concat_tables(...)`` once,
 then ``to_pandas`` once (about 8x faster than concatenating per-page
@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from .schema import COLUMNS, arrow_schema, pandas_dtypes
 
-__all__ = ["to_frame", "types_mapper"]
+__all__ = ["to_frame", "to_table", "types_mapper"]
 
 _CODE_COLUMNS = tuple(c for c in COLUMNS if c.kind == "code")
 _TEMPORAL = tuple(c.name for c in COLUMNS if c.kind in ("date", "time"))
@@ -32,12 +32,24 @@ def types_mapper(arrow_type: pa.DataType) -> pd.api.extensions.ExtensionDtype | 
     return pd.ArrowDtype(arrow_type)
 
 
-def to_frame(tables: Sequence[pa.Table], tz: str | None = None) -> pd.DataFrame:
-    """One DataFrame from typed tables (``schema.COLUMNS``), in the order given."""
+def to_table(tables: Sequence[pa.Table], tz: str | None = None) -> pa.Table:
+    """One table in the lake's schema (``schema.arrow_schema``) from typed tables, in the order given.
+
+    The dates' chunks are kept as they are (no copy); a code column's
+    dictionary may differ from chunk to chunk, which Arrow, Polars and
+    DuckDB all read.
+    """
     schema = arrow_schema(tz)
     table = pa.concat_tables(tables) if tables else schema.empty_table()
     if table.schema != schema:
         table = table.select(schema.names).cast(schema)
+    return table
+
+
+def to_frame(tables: Sequence[pa.Table], tz: str | None = None) -> pd.DataFrame:
+    """One DataFrame from typed tables (``schema.COLUMNS``), in the order given."""
+    schema = arrow_schema(tz)
+    table = to_table(tables, tz)
     # date32 -> timestamp[s] in Arrow so pandas makes it datetime64[s] (midnight), not datetime.date objects.
     date = schema.get_field_index("date")
     table = table.set_column(date, "date", table.column(date).cast(pa.timestamp("s")))

@@ -25,9 +25,10 @@ import pyarrow as pa
 from .client import Client
 from .errors import InvalidInputError, LakeError, NxframeError
 from .lake import Lake, local_today
-from .pages import DateResult, count_rows, fetch_dates
+from .pages import DateResult, count_rows
 from .progress import ProgressOption, progress_reporter
 from .query import MAX_PAGE_SIZE, CdrQuery
+from .stream import stream_dates
 
 __all__ = ["MAX_REFRESH_DAYS", "check_lake", "sync_lake"]
 
@@ -139,7 +140,7 @@ def sync_lake(
         with _client(client) as active:
             if verify:
                 _verify(store, active, query, plan)
-            for result in fetch_dates(active.transport, query, sorted(plan.fetch), progress=reporter.callback):
+            for result in stream_dates(active.transport, query, sorted(plan.fetch), progress=reporter.callback):
                 plan.done[result.date] = _store(store, query, plan.fetch[result.date], result, day)
     return _outcome_frame(plan.done.values())
 

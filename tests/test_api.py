@@ -43,6 +43,7 @@ def test_the_public_names_are_pinned() -> None:
             "__version__",
             "audit_billing",
             "check_lake",
+            "fetch_arrow",
             "fetch_cdr",
             "monthly_report",
             "read_lake",

@@ -16,11 +16,16 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .config import ENV_ACCESS_KEY, ENV_ACCESS_SECRET
 from .errors import InvalidInputError
+from .outputs import terminal_lines, terminal_table
+
+if TYPE_CHECKING:
+    from .client import Client
 
 __all__ = ["HANDLERS", "daily_summary"]
 
@@ -50,8 +55,14 @@ def daily_summary(frame: pd.DataFrame, start: dt.date, end: dt.date) -> pd.DataF
     return table[["date", "calls", "answered", "billed_minutes", "cost"]]
 
 
-def _fetch(args: argparse.Namespace) -> int:
+def _client(args: argparse.Namespace) -> Client:
+    """A client from the environment, with ``--proxy`` and ``--ca-bundle`` when given."""
     from .client import Client
+
+    return Client(proxy=args.proxy, verify=True if args.ca_bundle is None else args.ca_bundle)
+
+
+def _fetch(args: argparse.Namespace) -> int:
     from .query import CdrQuery
 
     out: Path | None = args.out
@@ -67,7 +78,7 @@ def _fetch(args: argparse.Namespace) -> int:
         tz=args.tz,
         allow_long=args.allow_long,
     )
-    with Client() as client:
+    with _client(args) as client:
         frame = client.fetch_query(query, lake=args.lake)
     if out is not None:
         from .export import write_frame
@@ -80,22 +91,24 @@ def _fetch(args: argparse.Namespace) -> int:
         days = (query.end - query.start).days + 1
         print(f"no calls {'on ' if days == 1 else ''}{span} ({days} date{'s' * (days != 1)} asked, 0 rows)")
         return EXIT_OK
-    print(daily_summary(frame, query.start, query.end).to_string(index=False))
+    print(terminal_table(daily_summary(frame, query.start, query.end), index=False))
     return EXIT_OK
 
 
 def _sync(args: argparse.Namespace) -> int:
     from .sync import sync_lake
 
-    result = sync_lake(
-        args.lake,
-        args.start,
-        args.end,
-        refresh_days=args.refresh_days,
-        verify=args.verify,
-        lock_timeout=args.lock_timeout,
-    )
-    print(result.fillna({"error": ""}).to_string(index=False))
+    with _client(args) as client:
+        result = sync_lake(
+            args.lake,
+            args.start,
+            args.end,
+            refresh_days=args.refresh_days,
+            verify=args.verify,
+            lock_timeout=args.lock_timeout,
+            client=client,
+        )
+    print(terminal_table(result.fillna({"error": ""}), index=False))  # an error quotes the server
     counts = result["action"].value_counts()
     print(", ".join(f"{n} {action}" for action, n in counts.items()) + f" -> {args.lake}")
     if "future" in counts:
@@ -107,8 +120,9 @@ def _check(args: argparse.Namespace) -> int:
     from .sync import check_lake
 
     _existing_lake(args.lake)
-    result = check_lake(args.lake, args.start, args.end, deep=args.deep)
-    print(result.to_string(index=False))
+    with _client(args) as client:
+        result = check_lake(args.lake, args.start, args.end, deep=args.deep, client=client)
+    print(terminal_table(result, index=False))
     counts = result["status"].value_counts()
     print(", ".join(f"{n} {status}" for status, n in counts.items()))
     found = [status for status in _CHECK_FINDINGS if status in counts]
@@ -144,7 +158,7 @@ def _audit(args: argparse.Namespace) -> int:
         print(f"largest overcharges (of {len(flagged):,} flagged):")
         columns = ["date", "id", "did_number", "fee_type", "call_duration", "fee_duration_minute"]
         columns += ["expected_minutes", "call_price", "expected_price", "overcharge", "issue"]
-        print(shown[columns].to_string(index=False))
+        print(terminal_table(shown[columns], index=False))  # DID numbers are the server's text
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_frame(flagged, out)
@@ -160,29 +174,67 @@ def _report(args: argparse.Namespace) -> int:
         _file_out(args.out, (args.out.suffix.lower(),), "--out")
     elif args.out.is_file():
         raise InvalidInputError(f"--out {str(args.out)!r} is a file; CSV reports go into a folder (one CSV per table)")
+    if args.signoff is not None:  # an existing package is refused before any work, and never overwritten
+        from .report.signoff import refuse_existing
+
+        refuse_existing(args.signoff)
     if args.sync:
         from .sync import sync_lake
 
-        synced = sync_lake(args.lake, first, last)
+        with _client(args) as client:
+            synced = sync_lake(args.lake, first, last, client=client)
         failed = synced[synced["action"] == "failed"]
         if len(failed):
-            print(failed.to_string(index=False), file=sys.stderr)
+            print(terminal_table(failed, index=False), file=sys.stderr)
     else:
         _existing_lake(args.lake)
     report = monthly_report(args.lake, args.month)
     if report.empty:
         return _no_data(f"no data for {args.month} in {args.lake}: {_sync_hint(args.lake, first, last)}")
     path = report.write(args.out)
-    print(report.summary_text())
+    print(terminal_lines(report.summary_text()))  # anomaly keys are the server's text
     print(f"wrote {path}")
+    if args.signoff is not None:
+        print(f"signed {args.month} off into {report.signoff(args.signoff)}")
     return EXIT_OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .report.package import open_package
+
+    package = open_package(args.signoff)  # SignoffError (exit 1) names the first file missing, added or changed
+    files = len(package.manifest["files"])
+    print(f"intact: {args.signoff} signs {package.month} off ({files} files, signed {package.created_at})")
+    return EXIT_OK
+
+
+def _restatements(args: argparse.Namespace) -> int:
+    from .export import write_frame
+    from .report.package import open_package
+    from .report.restate import restate, summary
+
+    out: Path | None = args.out
+    if out is not None:
+        _file_out(out, (".csv",), "--out")
+    package = open_package(args.signoff)
+    if args.lake is None and not package.from_lake:
+        raise InvalidInputError(f"{args.signoff} was signed from a DataFrame: name a lake to compare with (--lake URL)")
+    if args.lake is not None:
+        _existing_lake(args.lake)
+    found = restate(package, args.lake)
+    print(summary(found, package.created_at))
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_frame(found, out)
+        print(f"wrote {len(found):,} restated calls to {out}", file=sys.stderr)
+    return EXIT_FAILED if len(found) else EXIT_OK
 
 
 def _simulate(args: argparse.Namespace) -> int:
     from .simulator import Simulator
 
     try:
-        simulator = Simulator(seed=args.seed, port=args.port, latency=args.latency).start()
+        simulator = Simulator(seed=args.seed, port=args.port, latency=args.latency, language=args.language).start()
     except OSError as exc:  # the port is taken (or not ours to bind): the user's choice, so exit 2
         raise InvalidInputError(
             f"--port {args.port}: cannot listen on 127.0.0.1:{args.port} ({exc.strerror or exc}); "
@@ -205,7 +257,8 @@ def _demo(args: argparse.Namespace) -> int:
     if data.exists() and not data.is_dir():
         raise InvalidInputError(f"--data {str(data)!r} is a file; pass a folder (lake/ and reports/ go into it)")
     live = not args.offline and bool(os.environ.get(ENV_ACCESS_KEY)) and bool(os.environ.get(ENV_ACCESS_SECRET))
-    return run_demo(month=args.month, data=data, live=live)
+    # --proxy and --ca-bundle are for the API; the offline simulator is on this machine
+    return run_demo(month=args.month, data=data, live=live, client=_client(args) if live else None)
 
 
 # -- checks shared by the commands ------------------------------------------------------
@@ -259,6 +312,8 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "check": _check,
     "audit": _audit,
     "report": _report,
+    "verify": _verify,
+    "restatements": _restatements,
     "simulate": _simulate,
     "demo": _demo,
 }

@@ -1,76 +1,29 @@
-"""Files other people open: safe text cells and atomic writes.
+"""A frame as a file other people open: Parquet or CSV that plain pandas reads without surprises.
 
-API text (country names, reason names, numbers) is data, never a formula or
-markup. Every file nxframe hands to someone else (report CSV/Excel/HTML,
-``nxframe fetch --out``) goes through here:
-
-- :func:`csv_cell` applies OWASP's CSV-injection rule: a cell starting with
-  ``=``, ``@``, tab or carriage return, or with ``+``/``-``, gets a leading
-  ``'`` unless the whole cell is a plain number (``+6621234567``, ``-0.5``).
-- :func:`atomic_file` writes to a temporary beside the target and renames it
-  over the target only when the write finished, so a full disk or a crash
-  leaves the old file, never a truncated one.
-- :func:`write_frame` writes a frame (``nxframe fetch --out``, ``audit
-  --out``) as Parquet or CSV that plain pandas reads without surprises;
-  :func:`read_frame` reads such a Parquet file back with the frame's exact
-  dtypes.
+:func:`write_frame` writes a frame (``nxframe fetch --out``, ``audit --out``)
+as Parquet or CSV; :func:`read_frame` reads such a Parquet file back with the
+frame's exact dtypes. The rules every file for people follows (atomic
+writes, the one CSV writer with OWASP's CSV-injection rule) live in
+:mod:`nxframe.outputs`; :func:`csv_cell` and :func:`atomic_file` are
+re-exported here for code that imported them from this module.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from .errors import InvalidInputError
 from .frames import to_frame, types_mapper
+from .outputs import atomic_file, csv_cell, output_path, write_csv
 from .schema import arrow_schema
 
 __all__ = ["atomic_file", "csv_cell", "read_frame", "write_frame"]
-
-_PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:\.\d+)?")
-_RISKY_FIRST = ("=", "@", "\t", "\r", "+", "-")
-
-
-def csv_cell(text: str) -> str:
-    """``text`` made safe to open in a spreadsheet (OWASP CSV injection rule).
-
-    >>> csv_cell("=HYPERLINK(1)"), csv_cell("+6621234567"), csv_cell("-0.5"), csv_cell("-")
-    ("'=HYPERLINK(1)", '+6621234567', '-0.5', "'-")
-    """
-    if text.startswith(_RISKY_FIRST) and not _PLAIN_NUMBER.fullmatch(text):
-        return "'" + text
-    return text
-
-
-@contextlib.contextmanager
-def atomic_file(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path`` in one rename.
-
-    The temporary is hidden (``.name.<random>.tmp``) so readers and globbing
-    tools skip it; on any failure it is removed and ``path`` is untouched.
-    """
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        yield temporary
-        with open(temporary, "rb+") as handle:
-            os.fsync(handle.fileno())
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(temporary)
-        raise
 
 
 def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
@@ -90,19 +43,19 @@ def write_frame(frame: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
     the exact text back.
 
     Raises:
-        InvalidInputError: ``path`` ends in neither ``.parquet`` nor ``.csv``.
+        InvalidInputError: ``path`` is not a path ending in ``.parquet`` or ``.csv``.
     """
-    target = Path(path)
+    if not isinstance(frame, pd.DataFrame):
+        raise InvalidInputError(f"frame must be a pandas DataFrame, not {type(frame).__name__}", parameter="frame")
+    target = output_path(path, "path")
     kind = target.suffix.lower()
     if kind not in (".parquet", ".csv"):
-        raise InvalidInputError(f"path must end in .parquet or .csv, not {target.name!r}")
+        raise InvalidInputError(f"path must end in .parquet or .csv, not {target.name!r}", parameter="path")
+    if kind == ".csv":
+        return write_csv(frame, target)
     table = pa.Table.from_pandas(_numpy_times(frame), preserve_index=False)
     with atomic_file(target) as temporary:
-        if kind == ".parquet":
-            pq.write_table(_plain_metadata(table), temporary, compression="zstd")
-        else:
-            options = pa_csv.WriteOptions(quoting_style="needed")
-            pa_csv.write_csv(_csv_table(table), temporary, write_options=options)
+        pq.write_table(_plain_metadata(table), temporary, compression="zstd")
     return target
 
 
@@ -175,42 +128,3 @@ def _plain_metadata(table: pa.Table) -> pa.Table:
             entry["numpy_type"] = "object"
     metadata[b"pandas"] = json.dumps(pandas_meta).encode()
     return table.replace_schema_metadata(metadata)
-
-
-def _csv_table(table: pa.Table) -> pa.Table:
-    """Every column as the text a spreadsheet or ``pd.read_csv`` should see (numbers stay numbers)."""
-    columns = {}
-    for name, values in zip(table.column_names, table.columns, strict=True):
-        kind = values.type
-        if pa.types.is_dictionary(kind):
-            values, kind = values.cast(kind.value_type), kind.value_type
-        if pa.types.is_decimal(kind):
-            columns[name] = values.cast(pa.string())
-        elif pa.types.is_date(kind):
-            columns[name] = pc.strftime(values.cast(pa.timestamp("s")), format="%Y-%m-%d")
-        elif pa.types.is_timestamp(kind):
-            columns[name] = pc.strftime(values, format=_time_format(name, values))
-        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-            columns[name] = _safe_text(values.cast(pa.string()))
-        else:
-            columns[name] = values
-    return pa.table(columns)
-
-
-def _time_format(name: str, values: pa.ChunkedArray) -> str:
-    """``date`` (all midnight) as a day; other times to the second, with the UTC offset when tz-aware."""
-    if values.type.tz is not None:
-        return "%Y-%m-%d %H:%M:%S%z"
-    midnight = pc.cast(pc.cast(values, pa.date32()), values.type)
-    if name == "date" and pc.all(pc.equal(midnight, values)).as_py() is not False:
-        return "%Y-%m-%d"
-    return "%Y-%m-%d %H:%M:%S"
-
-
-def _safe_text(values: pa.ChunkedArray) -> pa.ChunkedArray:
-    """:func:`csv_cell` on every cell, applied once per distinct value."""
-    distinct = pc.unique(values).drop_null()
-    safe = [csv_cell(text) for text in distinct.to_pylist()]
-    if safe == distinct.to_pylist():
-        return values
-    return pa.array(safe, pa.string()).take(pc.index_in(values, value_set=distinct))

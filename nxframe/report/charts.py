@@ -1,49 +1,41 @@
 """The HTML report's charts as inline SVG: text stays text, API text stays literal.
 
-A bare ``Figure`` with the Agg canvas, never pyplot: no global figure state,
-safe in a server or a thread, no GUI backend chosen by accident. Labels from
-the API (countries, DIDs) are data: drawn literally (``text.parse_math`` off,
-so ``$\\foo{bar}$`` is not math) and shortened to :data:`LABEL_CHARS`
-characters with an ellipsis *before* matplotlib sees them, so a 1 MB label
-costs nothing. Floats appear here only to place bars; every printed figure
-comes from the exact tables.
+A bare ``Figure``, never pyplot: no global figure state, safe in a server or
+a thread, no GUI backend chosen by accident. Labels from the API (countries,
+DIDs) are data: drawn literally (``text.parse_math`` off, so
+``$\\foo{bar}$`` is not math) and shortened to 40 characters with an ellipsis
+*before* matplotlib sees them (:func:`nxframe.outputs.chart_label`), so a 1
+MB label costs nothing. The SVG keeps every label as text, drawn by the
+reader's fonts in any script (:func:`nxframe.outputs.figure_svg`). Floats
+appear here only to place bars; every printed figure comes from the exact
+tables.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
-import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..outputs import CHART_RC, chart_label, figure_svg
 from .model import ReportData
 from .words import CURRENCY, MONTH_NAMES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["CHART_TITLES", "LABEL_CHARS", "chart_svgs", "short_label"]
+__all__ = ["CHART_TITLES", "chart_svgs"]
 
 #: The HTML report's charts, in page order (the comparison chart's title names the month before).
 CHART_TITLES = (f"Cost per day ({CURRENCY})", f"Top DID numbers by cost ({CURRENCY})", f"Cost by country ({CURRENCY})")
-LABEL_CHARS = 40
 _TOP = 10
 _BAR = "#2563eb"
 _BEFORE = "#9ca3af"
-#: Literal text everywhere: no mathtext, no TeX.
-_RC: dict[str, Any] = {"svg.fonttype": "none", "font.size": 9, "text.parse_math": False, "text.usetex": False}
-
-
-def short_label(value: Any) -> str:
-    """API text as a chart label: at most 40 characters, an ellipsis when cut, never empty."""
-    text = "(unknown)" if value is None or value is pd.NA else str(value)
-    text = text[: LABEL_CHARS * 4]  # bound the work on a huge label before anything else looks at it
-    text = "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
-    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+#: Literal text everywhere: no mathtext, no TeX; labels as text.
+_RC: dict[str, Any] = {**CHART_RC, "font.size": 9}
 
 
 def comparison_title(report: ReportData) -> str:
@@ -53,20 +45,13 @@ def comparison_title(report: ReportData) -> str:
 def svg(draw: Callable[[Figure], None], prefix: str, size: tuple[float, float]) -> str:
     """One chart as an ``<svg>`` element, its ids prefixed so several can share a page."""
     import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    settings: Any = {**_RC, "svg.hashsalt": prefix}
+    settings: Any = _RC
     with matplotlib.rc_context(settings):
         figure = Figure(figsize=size, layout="constrained")
-        FigureCanvasAgg(figure)
         draw(figure)
-        buffer = io.StringIO()
-        figure.savefig(buffer, format="svg", metadata={"Date": None})
-    text = buffer.getvalue()
-    text = text[text.index("<svg") :]
-    text = re.sub(r'\bid="', f'id="{prefix}-', text)
-    return text.replace("url(#", f"url(#{prefix}-").replace('href="#', f'href="#{prefix}-')
+        return figure_svg(figure, prefix)
 
 
 def chart_svgs(report: ReportData) -> list[tuple[str, str, str]]:
@@ -127,7 +112,7 @@ def _bars(figure: Figure, labels: list[str], values: list[float], empty: str) ->
     positions = list(range(len(labels)))[::-1]  # largest on top
     bars = axes.barh(positions, values, color=_BAR, height=0.7)
     axes.bar_label(bars, labels=[f"{value:,.2f}" for value in values], padding=3, fontsize=8)
-    axes.set_yticks(positions, [short_label(label) for label in labels])
+    axes.set_yticks(positions, [chart_label(label) for label in labels])
     axes.set_xlim(0, max(max(values), 1e-9) * 1.22)
     axes.grid(axis="x", color="#e4e7eb")
     axes.set_xlabel(CURRENCY)
@@ -160,7 +145,7 @@ def _compare(figure: Figure, report: ReportData) -> None:
         axes.text(0.5, 0.5, "no calls in either month", ha="center", va="center", transform=axes.transAxes)
         axes.set_axis_off()
         return
-    labels = [short_label(v) for v in rows["key"].tolist()]
+    labels = [chart_label(v) for v in rows["key"].tolist()]
     now = [float(v) for v in rows["cost"].tolist()]
     before = [float(v) for v in rows["previous_cost"].tolist()]
     positions = list(range(len(labels)))

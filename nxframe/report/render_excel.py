@@ -4,49 +4,38 @@ API text is data, never a formula: every text cell is typed as a string
 (``=HYPERLINK(...)`` stays text), the C0 control characters Excel refuses
 (all but tab, newline and carriage return) become U+FFFD, and a value over
 Excel's 32,767-character limit is cut with an ellipsis and noted on the
-Summary sheet. Money and minutes are numeric cells with a 6-decimal format.
-The workbook is saved to a temporary beside the target and renamed.
+Summary sheet (the rule is :func:`nxframe.outputs.excel_text`). Each column's
+number format comes from its kind in the report's column table
+(:mod:`.columns`): money and minutes are numeric cells with a 6-decimal
+format. The workbook is saved to a temporary beside the target and renamed.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..export import atomic_file
+from ..outputs import EXCEL_CELL_LIMIT, atomic_file, excel_text
+from .columns import LABELS, column
 from .model import SECTIONS, TABLES, ReportData
 from .tables import MEASURES
-from .words import LABELS, timestamp
+from .words import timestamp
 
-__all__ = ["EXCEL_CELL_LIMIT", "excel_text", "write_excel"]
+__all__ = ["FORMATS", "write_excel"]
 
-EXCEL_CELL_LIMIT = 32_767
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-_SIX = "#,##0.000000"
-_FORMATS = {
-    "calls": "#,##0",
-    "answered": "#,##0",
-    "duration_seconds": "#,##0",
-    "call_duration": "#,##0",
-    "previous_calls": "#,##0",
-    "avg_cost_per_minute": "0.000000",
-    "cost_change_pct": "0.0",
+#: Number format of each kind of column (:mod:`.columns`); text and flags have none.
+FORMATS = {
+    "money": "#,##0.000000",
+    "minutes": "#,##0.000000",
+    "count": "#,##0",
+    "id": "0",
+    "percent": "0.0",
     "date": "yyyy-mm-dd",
 }
-
-
-def excel_text(text: str, where: str, cuts: list[str]) -> str:
-    """``text`` as Excel accepts it: controls -> U+FFFD, cut to the cell limit (noted in ``cuts``)."""
-    text = _CONTROL.sub("\ufffd", text)
-    if len(text) > EXCEL_CELL_LIMIT:
-        cuts.append(f"{where}: {len(text):,} characters cut to {EXCEL_CELL_LIMIT:,}")
-        text = text[: EXCEL_CELL_LIMIT - 1] + "…"
-    return text
 
 
 def _value(value: Any, where: str, cuts: list[str]) -> object:
@@ -93,8 +82,7 @@ def _table(sheet: Any, frame: pd.DataFrame, cuts: list[str], words: str = "") ->
         )
     _as_text_cells(sheet)
     for index, name in enumerate(names, start=1):
-        money = name in MEASURES or "price" in name or "minute" in name or name in ("cost_change", "value", "baseline")
-        number_format = _FORMATS.get(name, _SIX if money else None)
+        number_format = FORMATS.get(column(name).kind)
         if number_format:
             for (cell,) in sheet.iter_rows(min_row=first + 1, min_col=index, max_col=index):
                 cell.number_format = number_format
@@ -133,7 +121,7 @@ def _summary(sheet: Any, report: ReportData, cuts: list[str]) -> None:
     totals = report.totals.iloc[0]
     for name in MEASURES:
         sheet.append([LABELS[name], _value(totals[name], "Summary", cuts)])
-        sheet.cell(row=sheet.max_row, column=2).number_format = _FORMATS.get(name, _SIX)
+        sheet.cell(row=sheet.max_row, column=2).number_format = FORMATS[column(name).kind]
     sheet.append([])
     sheet.append(["Notes"])
     sheet.cell(row=sheet.max_row, column=1).font = Font(bold=True, size=12)
@@ -149,7 +137,6 @@ def write_excel(report: ReportData, path: str | os.PathLike[str]) -> Path:
     from openpyxl.styles import Font
 
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     workbook = Workbook()
     cuts: list[str] = []
     summary = workbook.active

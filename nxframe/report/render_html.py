@@ -2,10 +2,13 @@
 
 The page is a Jinja2 template (``templates/report.html.j2``) rendered with
 autoescape on: every value from the API is escaped by the engine, never by
-hand. The only markup passed through is the charts' SVG, which matplotlib
-writes with its text XML-escaped. ``_repr_html_`` gets the same body and the
-same stylesheet (scoped under ``.nxr``), so a notebook shows the styled cards
-the file shows.
+hand, after its control characters became U+FFFD
+(:func:`nxframe.outputs.html_text`). Each cell is formatted by its column's
+kind in the report's column table (:mod:`.columns`). The only markup passed
+through is the charts' SVG, whose text is XML-escaped. ``_repr_html_`` gets a
+short version of the same body and stylesheet (scoped under ``.nxr``): the
+cards, then every section folded (``<details>``), so a notebook shows the
+headline at a glance and opens what it needs.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from .._version import __version__
-from ..export import atomic_file
+from ..outputs import html_text, write_text
 from .anomalies import KINDS
+from .columns import NUMERIC, column
 from .model import SECTIONS, TABLES, ReportData
 from .tables import AVERAGE_PLACES, MEASURES
-from .words import CURRENCY, LABELS, date_ranges, decimal_text, month_name, timestamp
+from .words import CURRENCY, date_ranges, decimal_text, month_name, timestamp
 
 if TYPE_CHECKING:
     import jinja2
@@ -32,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = ["html_document", "html_fragment", "write_html"]
 
 _TEMPLATES = Path(__file__).parent / "templates"
-_NUMERIC = {*MEASURES, "call_duration", "id", "previous_calls", "cost_change_pct", "value", "baseline"}
 
 
 @cache
@@ -42,30 +45,43 @@ def _environment() -> jinja2.Environment:
     return jinja2.Environment(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
         autoescape=True,
+        finalize=_finalize,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
 
 
+def _finalize(value: Any) -> Any:
+    """Every text the page prints, before Jinja2 escapes it: control characters become U+FFFD.
+
+    The charts' SVG is already markup (``Markup``) and passes as it is.
+    """
+    import markupsafe
+
+    if isinstance(value, str) and not isinstance(value, markupsafe.Markup):
+        return html_text(value)
+    return value
+
+
 def _cell(name: str, value: Any) -> tuple[str, str]:
-    """(text, css class) of one cell."""
-    numeric = name in _NUMERIC or name in {"fee_duration_minute", "expected_minutes", "call_price_unit"}
-    numeric = numeric or name in {"call_price", "expected_price", "overcharge", "previous_cost", "cost_change"}
-    css = ("num cost" if name == "cost" else "num") if numeric else ""
-    if value is None or value is pd.NA or value is pd.NaT:
+    """(text, css class) of one cell, by its column's kind."""
+    kind = column(name).kind
+    css = ("num cost" if name == "cost" else "num") if kind in NUMERIC else ""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and value != value):
         return "—", css
-    if name == "missing":
+    if kind == "flag":
         return ("missing" if value else ""), "tag" if value else ""
-    if isinstance(value, Decimal):
+    if kind in ("money", "minutes") and isinstance(value, Decimal | int):
         return decimal_text(value), css
-    if isinstance(value, float):
-        return ("—" if value != value else f"{value:+,.1f}%"), css
-    if isinstance(value, int):
-        return (str(value) if name == "id" else f"{value:,}"), css  # an id is a name, not a quantity
-    if isinstance(value, pd.Timestamp | dt.date):
+    if kind == "count" and isinstance(value, int | Decimal):
+        return f"{int(value):,}", css
+    if kind == "percent" and isinstance(value, float | int):
+        return f"{value:+,.1f}%", css
+    if kind == "date" and isinstance(value, pd.Timestamp | dt.date):
         day = value.date() if isinstance(value, pd.Timestamp) else value
-        return f"{day.isoformat()} {day:%a}", css
+        return f"{day.isoformat()} {day:%a}", "date"
+    # an id is a name, not a quantity (no thousands separators); text's control characters: see _finalize
     return str(value), css
 
 
@@ -86,10 +102,11 @@ def _table(frame: pd.DataFrame, totals: pd.Series | None = None, *, missing: boo
             "cells": [_cell(name, totals[name]) for name in names[len(keys) :]],
         }
     return {
-        "heads": [(LABELS.get(name, name), "num" if name in _NUMERIC else "") for name in names],
+        "heads": [(column(name).label, "num" if column(name).kind in NUMERIC else "") for name in names],
         "rows": rows,
         "foot": foot,
         "scroll": len(frame) > 40,
+        "gist": f"{len(frame):,} row{'s' * (len(frame) != 1)}",
     }
 
 
@@ -156,8 +173,19 @@ def _context(report: ReportData, *, charts: bool) -> dict[str, Any]:
         "changes": _table(report.changes) if not report.changes.empty else None,
         "anomalies": _table(report.anomalies) if not report.anomalies.empty else None,
         "anomaly_lines": report.anomaly_lines(),
+        "anomaly_gist": _anomaly_gist(report),
+        "comparison_gist": report.comparison_line().split(": ", 1)[-1],
         "notes": [(item, value) for item, value in report.notes() if item != "missing_date"],
     }
+
+
+def _anomaly_gist(report: ReportData) -> str:
+    """``2 anomalies: cost_spike_day, new_country`` or ``none found``."""
+    found = report.anomalies["kind"].tolist()
+    if not found:
+        return "none found"
+    kinds = ", ".join(kind for kind in KINDS if kind in found)
+    return f"{len(found):,} anomal{'ies' if len(found) != 1 else 'y'}: {kinds}"
 
 
 def html_document(report: ReportData, *, charts: bool = True) -> str:
@@ -172,9 +200,4 @@ def html_fragment(report: ReportData) -> str:
 
 def write_html(report: ReportData, path: str | os.PathLike[str]) -> Path:
     """Write the page to ``path`` through a temporary beside it, renamed when complete."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    text = html_document(report)
-    with atomic_file(target) as temporary:
-        temporary.write_text(text, encoding="utf-8")
-    return target
+    return write_text(path, html_document(report))

@@ -21,7 +21,6 @@ from ..errors import InvalidInputError
 
 __all__ = [
     "CURRENCY",
-    "LABELS",
     "MONTH_NAMES",
     "billing_text",
     "date_ranges",
@@ -36,45 +35,8 @@ __all__ = [
 #: The API documents prices and costs in yuan (``api/did-cdr.md``, callPrice).
 CURRENCY = "CNY"
 MONTH_NAMES = [""] + [calendar.month_name[n] for n in range(1, 13)]
-_MONTH = re.compile(r"(\d{4})-(\d{2})")
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits: "２０２４-０２" is not a month here
 _NOT_FOLDERS = frozenset({".csv", ".xls", ".xlsm", ".xlsb", ".ods", ".pdf", ".json", ".txt", ".parquet", ".png"})
-
-#: Column headings of every table a report shows.
-LABELS = {
-    "did_number": "DID number",
-    "country_name": "Country",
-    "call_type": "Direction",
-    "end_reason": "Reason code",
-    "end_reason_name": "Hang-up reason",
-    "date": "Date",
-    "missing": "Missing",
-    "calls": "Calls",
-    "answered": "Answered",
-    "duration_seconds": "Duration (s)",
-    "billed_minutes": "Billed minutes",
-    "cost": f"Cost ({CURRENCY})",
-    "avg_cost_per_minute": f"Avg per billed minute ({CURRENCY})",
-    "id": "Call id",
-    "fee_type": "Fee type",
-    "call_duration": "Duration (s)",
-    "fee_duration_minute": "Billed minutes",
-    "expected_minutes": "Expected minutes",
-    "call_price_unit": f"Price per minute ({CURRENCY})",
-    "call_price": f"Cost ({CURRENCY})",
-    "expected_price": f"Expected cost ({CURRENCY})",
-    "overcharge": f"Overcharge ({CURRENCY})",
-    "issue": "Issue",
-    "dimension": "By",
-    "key": "Key",
-    "previous_calls": "Calls before",
-    "previous_cost": f"Cost before ({CURRENCY})",
-    "cost_change": f"Change ({CURRENCY})",
-    "cost_change_pct": "Change (%)",
-    "kind": "Kind",
-    "value": "Value",
-    "baseline": "Baseline",
-    "detail": "Detail",
-}
 
 
 def output_kind(out: str | os.PathLike[str]) -> str:
@@ -84,6 +46,12 @@ def output_kind(out: str | os.PathLike[str]) -> str:
         InvalidInputError: a file suffix a report cannot be written as (``.csv``,
             ``.xls``, ``.pdf``...), which would otherwise become a folder of that name.
     """
+    if not isinstance(out, str | os.PathLike) or not str(os.fspath(out)).strip():
+        shown = repr(out) if isinstance(out, str) else type(out).__name__
+        raise InvalidInputError(
+            f"out must be a path (str or pathlib.Path) ending in .xlsx or .html, or a folder, not {shown}",
+            parameter="out",
+        )
     path = Path(out)
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
@@ -92,7 +60,8 @@ def output_kind(out: str | os.PathLike[str]) -> str:
         return "html"
     if suffix in _NOT_FOLDERS:
         raise InvalidInputError(
-            f"cannot write a report to {path.name!r}: use FILE.xlsx, FILE.html, or a folder for one CSV per table"
+            f"cannot write a report to {path.name!r}: use FILE.xlsx, FILE.html, or a folder for one CSV per table",
+            parameter="out",
         )
     return "csv"
 

@@ -26,6 +26,8 @@ Opt-in extras, off by default so demos and notebooks show plain data:
   looks for in that month (:data:`PLANTED`): a cost-spike day, a new country,
   a DID whose cost jumps against the month before, a burst of short incoming
   calls from one number within an hour.
+- ``language="zh"``: country and reason names as an account set to Chinese
+  gets them (:mod:`.names`; also ``ja``, ``th``, ``vi``); the calls are the same.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any
 
+from .names import check_language, localized
 from .plant import OFF_RULE_KINDS, PLANTED, Line, billed, off_rule_bill, plan_anomalies
 
 __all__ = ["OFF_RULE_KINDS", "PLANTED", "CallGenerator", "Line", "billed", "page_body", "record_json", "value_json"]
@@ -80,6 +83,7 @@ class CallGenerator:
         canary: one call a day with a 16-significant-digit price per minute.
         off_rule: the share (0 to 1) of answered calls billed off the rules.
         anomalies: ``"YYYY-MM"``: the month to plant one anomaly of each kind in.
+        language: the language of country and reason names (:data:`.names.LANGUAGES`).
 
     Attributes:
         off_rule_calls: record id -> kind (:data:`OFF_RULE_KINDS`) of every
@@ -96,6 +100,7 @@ class CallGenerator:
         canary: bool = False,
         off_rule: float = 0.0,
         anomalies: str | None = None,
+        language: str = "en",
     ) -> None:
         if not 0.0 <= off_rule <= 1.0:
             raise ValueError(f"off_rule must be a share from 0 to 1, not {off_rule!r}")
@@ -105,6 +110,7 @@ class CallGenerator:
         self.canary = canary
         self.off_rule = off_rule
         self.anomalies = _month(anomalies)
+        self.language = check_language(language)
         self.off_rule_calls: dict[int, str] = {}
         rng = random.Random(f"lines-{seed}")
         self.lines = tuple(self._line(rng, index) for index in range(8))
@@ -257,7 +263,7 @@ class CallGenerator:
             "number": line.did_number,
             "callNumber": _other_party(rng),
             "callType": call_type,
-            "countryName": line.country,
+            "countryName": localized(line.country, self.language),
             "callDuration": duration,
             "feeType": fee_type,
             "feeDurationMinute": minutes,
@@ -265,7 +271,7 @@ class CallGenerator:
             "callPrice": price,
             "endDirection": end_direction,
             "endReason": end_reason,
-            "endReasonName": end_reason_name,
+            "endReasonName": localized(end_reason_name, self.language),
             "callerIp": carrier_ip if call_type == 0 else pbx_ip,
             "calleeIp": pbx_ip if call_type == 0 else carrier_ip,
             "startTime": _clock(start),

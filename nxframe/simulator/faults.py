@@ -7,7 +7,9 @@ Kinds (``FaultPlan.add(kind, ...)``):
                        option ``retry_after`` (seconds) adds ``Retry-After``.
                        ``http_429`` sends ``Retry-After: 1`` unless
                        ``retry_after=None``.
-``code_N``             HTTP 200 with API code N and ``data: null`` (``code_-1``).
+``code_N``             HTTP 200 with API code N and ``data: null`` (``code_-1``);
+                       option ``message`` sends that text as the server's
+                       ``message`` (e.g. one holding ``"\x1b[31m"``, or 200 KB).
 ``drop``               the connection is closed without an answer.
 ``timeout``            the answer comes after ``seconds`` (default 5).
 ``truncate``           the body is cut in half; Content-Length says the full size.

@@ -116,7 +116,7 @@ def act(backend: Backend, fault: Fault, code: int, body: dict[str, Any] | None) 
         extra = {} if retry_after is None else {"Retry-After": str(retry_after)}
         return Answer(status, f'{{"status":{status},"error":"simulated"}}'.encode(), extra)
     if kind.startswith("code_"):
-        return Answer(200, error_body(int(kind[5:])))
+        return Answer(200, error_body(int(kind[5:]), options.get("message")))
     if kind == "drop":
         return Answer(0)
     if kind == "timeout":  # the normal answer, late (see handle)
@@ -199,9 +199,10 @@ def _valid_body(body: Any) -> bool:
     return "type" not in body or integer(body["type"], 0, 1)
 
 
-def error_body(code: int) -> bytes:
-    """The body NXCloud sends with a non-zero code."""
-    return json.dumps({"code": code, "data": None, "message": MESSAGES.get(code, "error")}).encode()
+def error_body(code: int, message: str | None = None) -> bytes:
+    """The body NXCloud sends with a non-zero code (``message``: another text than the usual one)."""
+    said = MESSAGES.get(code, "error") if message is None else message
+    return json.dumps({"code": code, "data": None, "message": said}, ensure_ascii=False).encode()
 
 
 class SimServer(ThreadingHTTPServer):
@@ -230,6 +231,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.server.ssl_context is not None:
             self.request = self.server.ssl_context.wrap_socket(self.request, server_side=True)
         super().setup()
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            if self.server.ssl_context is not None:
+                self.request.close()  # the server closes the plain socket it accepted, which TLS took over
 
     def do_POST(self) -> None:
         self.server.backend._handle(self)

@@ -16,8 +16,9 @@ import datetime as dt
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -73,6 +74,9 @@ class Simulator:
         anomalies: ``"YYYY-MM"``: plant one anomaly of each kind the monthly report looks for in that month.
         showcase: ``"YYYY-MM"``: a few off-rule calls (0.1%) and one anomaly of each kind in that month,
             so a report of it shows every section working (the demo's switch).
+        language: ``"en"`` (default) or ``"zh"``: country and reason names as an account set to that
+            language gets them (泰国, 新加坡, 主叫挂机, ...); also ``"ja"``, ``"th"``, ``"vi"``. The same
+            seed gives the same calls in every language; only the names differ.
         ssl_context: serve https with this server-side context (e.g. a certificate made by ``trustme``);
             ``None`` serves plain http.
 
@@ -99,6 +103,7 @@ class Simulator:
         anomalies: str | None = None,
         showcase: str | None = None,
         ssl_context: ssl.SSLContext | None = None,
+        language: str = "en",
     ) -> None:
         self.access_key = access_key
         self.access_secret = access_secret
@@ -112,6 +117,7 @@ class Simulator:
             canary=canary,
             off_rule=off_rule or (0.001 if showcase else 0.0),
             anomalies=anomalies or showcase,
+            language=language,
         )
         self.ssl_context = ssl_context
         self.faults = FaultPlan()
@@ -239,6 +245,37 @@ class Simulator:
         with self._lock:
             self._days[day] = self._day(day)[rows:]
             self._changed(day)
+
+    def restate(
+        self,
+        date: str | dt.date,
+        *,
+        add: int = 0,
+        remove: Iterable[int] = (),
+        reprice: Mapping[int, Decimal | str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """NXCloud restates a past date: ``add`` late calls, ``remove`` calls and ``reprice`` others (id -> callPrice).
+
+        Returns copies of the added records. Raises ``ValueError`` for an id the date does not hold.
+        """
+        day, gone, prices = parse_date(date), set(remove), dict(reprice or {})
+        with self._lock:
+            records = self._day(day)
+            unknown = sorted((gone | set(prices)) - {r["id"] for r in records})
+            if unknown:
+                raise ValueError(f"{day} holds no call with id {unknown[0]}")
+            for call_id in prices:
+                self._json.pop(call_id, None)  # its JSON text is cached
+            # A new price is sent as the old one was: a JSON number (Decimal) or a JSON string.
+            self._days[day] = [
+                {**r, "callPrice": type(r["callPrice"])(Decimal(str(prices[r["id"]])))} if r["id"] in prices else r
+                for r in records
+                if r["id"] not in gone
+            ]
+            self._changed(day)
+            if add:
+                self.add_calls(day, add)
+            return [dict(r) for r in self._days[day][len(self._days[day]) - add :]] if add else []
 
     def reset(self) -> None:
         """Clear faults and the request log; keep the data."""

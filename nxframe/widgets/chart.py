@@ -2,8 +2,11 @@
 
 Country names are API text, i.e. data: they are drawn literally (matplotlib
 would read ``$...$`` as math, and a malformed formula raises inside
-``savefig``) and cut to :data:`LABEL_CHARS` characters with an ellipsis so a
-hostile or long name cannot push the bars off the figure.
+``savefig``) and cut to 40 characters with an ellipsis so a hostile or long
+name cannot push the bars off the figure: the one chart-label rule,
+:func:`nxframe.outputs.chart_label`. :func:`show` and the explorer display
+the figure as SVG whose labels are text (:func:`nxframe.outputs.figure_svg`),
+so Chinese, Japanese, Thai or Vietnamese names show in the notebook's fonts.
 """
 
 from __future__ import annotations
@@ -14,20 +17,15 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..outputs import CHART_LABEL_CHARS, CHART_RC, chart_label
 from .summary import check_frame
 
-__all__ = ["LABEL_CHARS", "TOP_COUNTRIES", "chart", "label"]
+__all__ = ["LABEL_CHARS", "TOP_COUNTRIES", "chart"]
 
 #: Countries in the cost chart; the rest are summed into "other".
 TOP_COUNTRIES = 10
 #: Longest chart label, in characters (tables keep the text whole).
-LABEL_CHARS = 40
-
-
-def label(text: object) -> str:
-    """API text as a chart label: at most :data:`LABEL_CHARS` characters, an ellipsis when cut."""
-    value = str(text)
-    return value if len(value) <= LABEL_CHARS else value[: LABEL_CHARS - 1] + "…"
+LABEL_CHARS = CHART_LABEL_CHARS
 
 
 def chart(df: pd.DataFrame) -> Figure:
@@ -40,11 +38,15 @@ def chart(df: pd.DataFrame) -> Figure:
     Raises:
         InvalidInputError: not a call-record frame (as ``summarize``).
     """
+    import matplotlib
+
     check_frame(df)
-    figure = Figure(figsize=(11, 3.6), layout="constrained")
-    hours_axes, country_axes = figure.subplots(1, 2, width_ratios=(3, 2))
-    _plot_hours(hours_axes, df)
-    _plot_countries(country_axes, df)
+    settings: Any = CHART_RC
+    with matplotlib.rc_context(settings):  # every text literal: no $...$ math
+        figure = Figure(figsize=(11, 3.6), layout="constrained")
+        hours_axes, country_axes = figure.subplots(1, 2, width_ratios=(3, 2))
+        _plot_hours(hours_axes, df)
+        _plot_countries(country_axes, df)
     return figure
 
 
@@ -57,7 +59,7 @@ def _plot_hours(axes: Any, df: pd.DataFrame) -> None:
     for direction in counts.columns:
         heights = [int(v) for v in counts[direction]]
         if any(heights):
-            axes.bar(range(24), heights, bottom=bottom, label=label(direction), width=0.85)
+            axes.bar(range(24), heights, bottom=bottom, label=chart_label(direction), width=0.85)
             bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
     axes.set_title("Calls per hour of the day")
     axes.set_xlabel("hour (start time)")
@@ -67,8 +69,7 @@ def _plot_hours(axes: Any, df: pd.DataFrame) -> None:
     if not any(bottom):
         axes.text(0.5, 0.5, "no calls", transform=axes.transAxes, ha="center", va="center", color="grey")
     elif len(axes.get_legend_handles_labels()[0]) > 1:
-        for text in axes.legend(frameon=False).get_texts():
-            text.set_parse_math(False)  # an undocumented call_type code is API text too
+        axes.legend(frameon=False)
 
 
 def _plot_countries(axes: Any, df: pd.DataFrame) -> None:
@@ -87,9 +88,7 @@ def _plot_countries(axes: Any, df: pd.DataFrame) -> None:
     values = [Decimal(0) if value is pd.NA else Decimal(value) for value in cost]  # Arrow decimals iterate as Decimal
     rows = list(range(len(values)))
     axes.barh(rows, [float(v) for v in values], color="#4c72b0")
-    axes.set_yticks(rows, [label(name) for name in cost.index])
-    for text in axes.get_yticklabels():
-        text.set_parse_math(False)
+    axes.set_yticks(rows, [chart_label(name) for name in cost.index])
     for row, value in zip(rows, values, strict=True):
         axes.annotate(f" {value:,}", (float(value), row), va="center", fontsize=8, parse_math=False)
     axes.set_xlabel("cost (exact totals at the bars)")

@@ -4,37 +4,88 @@ Bundles (not ``display()`` calls inside ``with output:``) because the
 explorer sets them from a background thread, where ``with output:`` would
 route by the wrong cell (see ``explorer``'s docstring). One rendering for
 both, so ``show(df)`` and the explorer never disagree.
+
+The rows table keeps one line per cell (JupyterLab lays tables out at fixed
+widths, which wrapped every date and time onto three lines) and puts
+:data:`FIRST_COLUMNS` first, so the money is on screen without scrolling;
+the rest follow, a sideways scroll away. The chart is SVG whose labels are
+text (``image/svg+xml``): the notebook's fonts draw Chinese, Japanese, Thai
+or Vietnamese names, and drawing it prints no missing-glyph warning.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import io
+import uuid
 from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ..outputs import figure_svg, html_escape, terminal_text
 from ..report import check_lines
 from .chart import chart
 from .summary import Summary, summarize
 
-__all__ = ["HEAD_ROWS", "bundles", "outputs", "show"]
+__all__ = ["FIRST_COLUMNS", "HEAD_ROWS", "bundles", "outputs", "show"]
 
 #: Rows of the table shown under the summary.
 HEAD_ROWS = 10
+#: The columns shown first, in this order: when, which line, who, where, how long, what it cost.
+FIRST_COLUMNS = (
+    "date",
+    "start_time",
+    "did_number",
+    "call_number",
+    "country_name",
+    "call_duration",
+    "fee_duration_minute",
+    "call_price_unit",
+    "call_price",
+)
+_TABLE = 'class="dataframe nxframe-rows" style="table-layout: auto; width: auto; white-space: nowrap"'
 
 
 def _frame_bundle(frame: pd.DataFrame) -> dict[str, str]:
-    """A DataFrame as Jupyter renders it: pandas' HTML repr (decimals as written, e.g. 0.055000).
+    """The first rows: :data:`FIRST_COLUMNS` first, one line per cell, decimals as written (``0.055000``).
 
-    Wrapped in a box that scrolls sideways, as JupyterLab's own outputs do:
-    inside a widget the 19 columns would otherwise push the form's width.
+    In a box that scrolls sideways, as JupyterLab's own outputs do: inside a
+    widget the 19 columns would otherwise push the form's width. Headings may
+    break after an underscore; cells never break.
     """
-    rich = frame._repr_html_() or frame.to_html()
-    wide = f'<div class="nxframe-rows" style="overflow-x: auto">{rich}</div>'
-    return {"text/plain": repr(frame), "text/html": wide}
+    first = [name for name in FIRST_COLUMNS if name in frame.columns]
+    frame = frame[first + [name for name in frame.columns if name not in first]]
+    names = [str(name) for name in frame.columns]
+    heads = "".join(f'<th style="white-space: normal">{html_escape(n).replace("_", "_<wbr>")}</th>' for n in names)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html_escape(_text(n, v))}</td>" for n, v in zip(names, record, strict=True)) + "</tr>"
+        for record in frame.itertuples(index=False, name=None)
+    )
+    table = f"<table {_TABLE}><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>"
+    return {
+        "text/plain": _plain(frame),
+        "text/html": f'<div class="nxframe-rows" style="overflow-x: auto; max-width: 100%">{table}</div>',
+    }
+
+
+def _text(name: str, value: Any) -> str:
+    """One cell as the frame's repr writes it: ``<NA>``, a date, a time to the second, a decimal's own text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return "<NA>"
+    if isinstance(value, pd.Timestamp) and name == "date" and value == value.normalize():
+        day: str = value.date().isoformat()
+        return day
+    return str(value)
+
+
+def _plain(frame: pd.DataFrame) -> str:
+    """The frame's repr, its API text with control characters shown as escapes (front ends colour ANSI codes)."""
+    shown = frame.copy()
+    for name in shown.columns:
+        dtype = shown[name].dtype
+        if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype):
+            shown[name] = shown[name].astype(object).map(lambda v: terminal_text(v, None) if isinstance(v, str) else v)
+    text: str = repr(shown)
+    return text
 
 
 def _summary_bundle(summary: Summary) -> dict[str, str]:
@@ -47,18 +98,17 @@ def _summary_bundle(summary: Summary) -> dict[str, str]:
 def _checks_bundle(lines: list[str]) -> dict[str, str]:
     """The billing-check line, then one line per anomaly of the frame's dates (API text escaped)."""
     head, *anomalies = lines or ["no calls to check"]
-    items = "".join(f"<li>{html.escape(line)}</li>" for line in anomalies)
-    rich = f'<div class="nxframe-checks"><b>Billing check:</b> {html.escape(head)}'
+    items = "".join(f"<li>{html_escape(line)}</li>" for line in anomalies)
+    rich = f'<div class="nxframe-checks"><b>Billing check:</b> {html_escape(head)}'
     rich += f"<ul>{items}</ul></div>" if items else "<br>No anomalies in these dates.</div>"
     plain = "\n".join([f"Billing check: {head}", *(f"  {line}" for line in anomalies)])
     return {"text/plain": plain if anomalies else plain + "\nNo anomalies in these dates.", "text/html": rich}
 
 
 def _figure_bundle(figure: Figure) -> dict[str, str]:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96)
+    """The chart as SVG with text labels; ids unique to it, as several charts may share a notebook page."""
     return {
-        "image/png": base64.b64encode(buffer.getvalue()).decode("ascii"),
+        "image/svg+xml": figure_svg(figure, f"nxchart-{uuid.uuid4().hex[:8]}"),
         "text/plain": "<chart: calls per hour of the day; cost by country>",
     }
 

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import contextvars
 import datetime as dt
-import html
 import logging
 import re
 import threading
@@ -61,6 +60,7 @@ except ImportError as exc:  # pragma: no cover - ipywidgets is a dependency; a b
 from ..client import Client
 from ..errors import InvalidInputError, NxframeError
 from ..lake import Lake
+from ..outputs import error_text, html_escape
 from ..pages import FetchProgress
 from ..query import MAX_PAGE_SIZE, CdrQuery
 from ..redaction import MASK, Secret
@@ -237,6 +237,7 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
             query = self._query()
             client = self._client_for_fetch()
         except Exception as exc:  # ipywidgets would only log it: show one line instead
+            self._reset_progress()  # the bar spoke of the last fetch; this one never started
             self._fail(exc, fetching=False)
             self._mark_previous()  # nothing was fetched: the last result stays, labelled as such
             return
@@ -246,11 +247,7 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
         self.last_error = None
         self.output.outputs = ()
         self._shown = None
-        with self.progress_bar.hold_sync():
-            self.progress_bar.bar_style = ""
-            self.progress_bar.value = 0
-            self.progress_bar.max = 1
-        self.progress_label.value = ""
+        self._reset_progress()
         self._set_status("busy", f"Fetching {_span(query)}…")
         future: Future[pd.DataFrame | None] = Future()
         future.set_running_or_notify_cancel()
@@ -319,6 +316,14 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
             f"{state.rows:,} rows"
         )
 
+    def _reset_progress(self) -> None:
+        """An empty bar and no counts: nothing fetched yet."""
+        with self.progress_bar.hold_sync():
+            self.progress_bar.bar_style = ""
+            self.progress_bar.value = 0
+            self.progress_bar.max = 1
+        self.progress_label.value = ""
+
     def _finish_progress(self) -> None:
         with self.progress_bar.hold_sync():
             self.progress_bar.value = self.progress_bar.max
@@ -334,7 +339,7 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
     def _fail(self, error: BaseException, *, fetching: bool = True) -> None:
         """One readable line in the status, never a traceback or the secret; the exception in ``last_error``."""
         self.last_error = error
-        message = " ".join(str(error).split()) or "(no message)"
+        message = error_text(error) or "(no message)"  # the server's text cut, its control characters escaped
         if isinstance(error, NxframeError):
             text = f"{type(error).__name__}: {message}"
         else:
@@ -350,9 +355,8 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
             return
         span, shown = self._shown
         note = f"Previous result ({span}); the form's new values were refused, nothing was fetched."
-        marker = {"text/plain": note, "text/html": f"<i>{html.escape(note)}</i>"}
+        marker = {"text/plain": note, "text/html": f"<i>{html_escape(note)}</i>"}
         self.output.outputs = (outputs([marker])[0], *shown)
-        self.progress_bar.bar_style = ""  # not green: the line above is red
 
     def _redact(self, text: str) -> str:
         """Belt and braces: nxframe's messages never hold the secret, but a foreign exception might.
@@ -371,7 +375,7 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
 
     def _set_status(self, kind: str, text: str) -> None:
         self._status_plain = _MARKS[kind] + text
-        self.status.value = f'<span style="color: {_COLOURS[kind]}">{html.escape(self._status_plain)}</span>'
+        self.status.value = f'<span style="color: {_COLOURS[kind]}">{html_escape(self._status_plain)}</span>'
 
 
 def _span(query: CdrQuery) -> str:

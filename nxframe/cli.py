@@ -160,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--port", type=_port, default=8765, metavar="P", help="port on 127.0.0.1 (8765; 0 = any)")
     simulate.add_argument("--seed", type=_integer, default=0, metavar="S", help="data seed (default 0)")
     simulate.add_argument("--latency", type=_seconds, default=0.0, metavar="SECONDS", help="delay before each answer")
+    simulate.add_argument(
+        "--language",
+        choices=["en", "zh"],
+        default="en",
+        metavar="en|zh",
+        help="country and reason names in English (en) or Chinese (zh), as an account set to it gets them",
+    )
 
     demo = command("demo", "the whole job offline: simulator -> lake -> report")
     demo.add_argument("--offline", action="store_true", help="use the simulator even if credentials are set")
@@ -186,8 +193,14 @@ def synopsis() -> str:
 
 
 def flag_message(error: BaseException) -> str:
-    """An error's message in this command line's words: flags for parameters, env vars for credentials."""
-    text = " ".join(str(error).split())
+    """An error's message in this command line's words: flags for parameters, env vars for credentials.
+
+    The terminal is not a canvas: the server's text in it is cut to 300
+    characters and every control or escape character shows as ``\\x1b``.
+    """
+    from .outputs import error_text
+
+    text = error_text(error)
     if isinstance(error, InvalidInputError) and error.parameter in _CREDENTIALS:
         return (
             f"no NXCloud credentials: set {ENV_ACCESS_KEY} and {ENV_ACCESS_SECRET} in the environment "

@@ -25,6 +25,7 @@ import bench_decode
 import bench_fetch
 import bench_memory
 import bench_month
+import bench_stream
 import pandas as pd
 import pyarrow as pa
 from common import ROOT, Measure, render
@@ -34,6 +35,7 @@ BENCHMARKS = {
     "fetch": bench_fetch,
     "month": bench_month,
     "memory": bench_memory,
+    "stream": bench_stream,
     "audit": bench_audit,
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import re
 import threading
 import time
 from decimal import Decimal
@@ -25,6 +26,7 @@ from nxframe.simulator import Simulator
 
 DATES = [dt.date(2024, 3, d) for d in range(1, 6)]
 PACKAGE = Path(nxframe.__file__).parent
+README = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
 
 
 def dates_asked(sim: Simulator) -> set[dt.date]:
@@ -156,3 +158,22 @@ def test_only_the_stream_walks_pages() -> None:
             if isinstance(node, ast.ImportFrom) and {"DateWalk", "PageWorkers"} & {a.name for a in node.names}:
                 walkers.add(path.relative_to(PACKAGE).as_posix())
     assert walkers == {"stream.py"}
+
+
+def test_the_readme_arrow_and_polars_examples_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    section = README.split("\n## Arrow and Polars\n", 1)[1].split("\n## ", 1)[0]
+    namespace: dict[str, object] = {}
+    with Simulator(seed=7) as sim:
+        for name, value in sim.env().items():
+            monkeypatch.setenv(name, value)
+        for block in re.findall(r"```python\n(.*?)```", section, flags=re.DOTALL):
+            exec(compile(block, "README.md", "exec"), namespace)
+        truth = sim.ground_truth("2024-03-01", "2024-03-07")
+    calls = namespace["calls"]
+    assert isinstance(calls, pl.DataFrame) and calls.schema["call_price"] == pl.Decimal(18, 6)
+    assert calls["call_price"].sum() == truth["call_price"].sum()
+    per_date = truth.groupby("date").size()
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [f"{date.date()} {rows}" for date, rows in per_date.items()]

@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 import nxframe
-from nxframe.report import Report, monthly_report
+from nxframe.report import TABLES, Report, monthly_report
 from nxframe.simulator import Simulator
 
 MONTH = "2024-02"
@@ -55,6 +55,7 @@ def hostile(showcase: Showcase) -> Report:
     frame.loc[february[:30], "country_name"] = MATH
     frame.loc[february[30:40], "country_name"] = HUGE
     frame.loc[february[:5], "end_reason_name"] = "Caller\x00Hang-up"
+    frame.loc[february[5:8], "end_reason_name"] = "Red\x1b[31mAlert"
     frame.loc[february[:50], "did_number"] = FORMULA
     frame.loc[february[50:60], "did_number"] = "<script>alert(1)</script>"
     return monthly_report(frame, MONTH)
@@ -90,6 +91,29 @@ def test_the_notebook_view_carries_the_stylesheet(showcase: Showcase) -> None:
     assert fragment.startswith('<div class="nxr"><style>') and ".nxr .card" in fragment
     assert "<svg" not in fragment and "<html" not in fragment
     assert "Billing check" in fragment and 'class="card cost"' in fragment
+
+
+def test_the_notebook_view_is_short_every_section_folded(showcase: Showcase) -> None:
+    """#20: the cards at a glance, then one folded line per section, its gist beside the title."""
+    report = showcase.report
+    fragment = report._repr_html_()
+    folded = re.findall(
+        r"<details class=\"section\"><summary><h2>(.*?)</h2><span class=\"gist\">(.*?)</span>", fragment
+    )
+    titles = [title for title, _ in folded]
+    assert titles == [
+        "Billing check",
+        "Compared with 2024-01",
+        "Anomalies",
+        *[t for t, _ in TABLES.values()][1:],
+        "Notes",
+    ]
+    assert "<details open" not in fragment and "<section" not in fragment
+    gists = dict(folded)
+    assert gists["Billing check"] == report.billing_line()
+    assert gists["Anomalies"].startswith("4 anomalies: cost_spike_day")
+    assert gists["By day"] == "29 rows"
+    assert ' id="' not in fragment  # two reports in one notebook page share no id
 
 
 def test_excel_has_a_sheet_per_section_with_numeric_money(showcase: Showcase, tmp_path: Path) -> None:
@@ -142,6 +166,9 @@ def test_clean_sections_say_so_in_words(tmp_path: Path) -> None:
 
 def test_api_text_is_drawn_literally_and_escaped_in_html(hostile: Report, tmp_path: Path) -> None:
     page = hostile.to_html(tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "\x00" not in page and "\x1b" not in page  # C0 controls become U+FFFD
+    assert "Caller\ufffdHang-up" in page and "Red\ufffd[31mAlert" in page
+    assert "<details" not in page  # the file shows every section open
     charts = page[page.index("<h2>Charts</h2>") : page.index('<section id="billing-check">')]
     assert MATH in charts  # drawn as text, not parsed as math
     assert "A" * 39 + "…" in charts and "A" * 41 not in charts  # shortened in the charts
@@ -218,3 +245,34 @@ def test_a_failing_write_leaves_the_old_file(showcase: Showcase, tmp_path: Path,
     assert result.stdout.startswith("failed"), result.stdout + result.stderr
     assert target.read_bytes() == b"the old report"
     assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # no temporary left behind
+
+
+@pytest.mark.parametrize(
+    ("method", "parameter"), [("to_html", "path"), ("to_excel", "path"), ("to_csv", "folder"), ("write", "out")]
+)
+@pytest.mark.parametrize("value", [None, 42, "", b"r.html"], ids=["None", "int", "empty", "bytes"])
+def test_a_refused_output_argument_names_the_parameter(
+    showcase: Showcase, tmp_path: Path, method: str, parameter: str, value: object
+) -> None:
+    with pytest.raises(nxframe.InvalidInputError, match=f"^{parameter} must be a path") as caught:
+        getattr(showcase.report, method)(value)
+    assert caught.value.parameter == parameter
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("method", "parameter"), [("to_html", "path"), ("to_excel", "path")])
+def test_a_file_output_refuses_an_existing_folder(
+    showcase: Showcase, tmp_path: Path, method: str, parameter: str
+) -> None:
+    with pytest.raises(nxframe.InvalidInputError, match=f"^{parameter} .* is a folder; name a file inside it"):
+        getattr(showcase.report, method)(tmp_path)
+
+
+def test_write_refuses_what_it_cannot_write_naming_out(showcase: Showcase, tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(nxframe.InvalidInputError, match=r"^out .* is a file; pass a folder") as caught:
+        showcase.report.write(tmp_path / "taken")
+    assert caught.value.parameter == "out"
+    with pytest.raises(nxframe.InvalidInputError, match=r"cannot write a report to 'r\.pdf'") as caught:
+        showcase.report.write(tmp_path / "r.pdf")
+    assert caught.value.parameter == "out"

@@ -149,7 +149,9 @@ def test_a_form_error_after_a_fetch_leaves_that_result_alone(sim: Simulator, cli
     marker, *rest = explorer.output.outputs
     assert marker["data"]["text/plain"].startswith(f"Previous result ({DAY}); the form's new values were refused")
     assert tuple(rest) == shown
+    # #20: the bar no longer speaks of the previous fetch ("1/1 dates", green)
     assert explorer.progress_bar.bar_style == ""
+    assert (explorer.progress_bar.value, explorer.progress_label.value) == (0, "")
     assert sim.requests == []
 
 
@@ -408,3 +410,19 @@ def test_import_nxframe_loads_no_notebook_machinery() -> None:
     code = "import sys, nxframe; print(sorted(m for m in ('ipywidgets', 'tqdm', 'matplotlib') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_svg_shows_a_figure_of_your_own_with_its_labels_as_text() -> None:
+    """#20: a pandas chart of Chinese, Thai or Japanese names, with no missing-glyph warning (they are errors here)."""
+    from matplotlib.figure import Figure
+
+    from nxframe.widgets import svg
+
+    axes = Figure(figsize=(5, 2)).subplots()
+    costs = pd.Series([1.5, 2.25, 3.0], index=["泰国", "ประเทศไทย", "日本"])
+    costs.plot(kind="barh", ax=axes, title="国家 cost")
+    bundle = svg(axes.figure)._repr_mimebundle_()
+    drawn = re.findall(r"<text\b[^>]*>([^<]*)</text>", bundle["image/svg+xml"])
+    assert {"泰国", "ประเทศไทย", "日本", "国家 cost"} <= set(drawn)
+    assert [t.get_text() for t in axes.get_yticklabels()] == ["泰国", "ประเทศไทย", "日本"]  # the figure is as it was
+    assert axes.get_title() == "国家 cost"

@@ -26,7 +26,7 @@ from ..report import check_lines
 from .chart import chart
 from .summary import Summary, summarize
 
-__all__ = ["FIRST_COLUMNS", "HEAD_ROWS", "bundles", "outputs", "show"]
+__all__ = ["FIRST_COLUMNS", "HEAD_ROWS", "FigureSVG", "bundles", "outputs", "show", "svg"]
 
 #: Rows of the table shown under the summary.
 HEAD_ROWS = 10
@@ -111,6 +111,32 @@ def _figure_bundle(figure: Figure) -> dict[str, str]:
         "image/svg+xml": figure_svg(figure, f"nxchart-{uuid.uuid4().hex[:8]}"),
         "text/plain": "<chart: calls per hour of the day; cost by country>",
     }
+
+
+class FigureSVG:
+    """A matplotlib figure that Jupyter shows as SVG with text labels (see :func:`svg`)."""
+
+    def __init__(self, figure: Figure) -> None:
+        self.figure = figure
+
+    def _repr_mimebundle_(self, **_: Any) -> dict[str, str]:
+        return _figure_bundle(self.figure)
+
+
+def svg(figure: Figure) -> FigureSVG:
+    """Show any matplotlib figure in a notebook as SVG whose labels are text, in any script.
+
+    The inline backend draws PNGs with matplotlib's own fonts (DejaVu Sans:
+    no Chinese, Japanese or Thai, so empty boxes and a "Glyph ... missing"
+    warning per character); the SVG leaves the labels to the notebook's fonts.
+    Make the figure without pyplot (``Figure()``, or pandas' ``plot(ax=...)``
+    on its axes) so the inline backend does not draw a PNG of it as well::
+
+        axes = Figure(figsize=(7, 3)).subplots()
+        costs.astype("float64").plot(kind="barh", ax=axes)
+        svg(axes.figure)       # last line of the cell
+    """
+    return FigureSVG(figure)
 
 
 def bundles(df: pd.DataFrame, summary: Summary, rows: int = HEAD_ROWS) -> list[dict[str, str]]:

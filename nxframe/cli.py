@@ -47,7 +47,11 @@ FLAGS = {
     "call_type": "--type",
     "tz": "--tz",
     "lock_timeout": "--lock-timeout",
+    "proxy": "--proxy",
 }
+#: Settings that messages of any error name as Python calls: here they are the flags that set them.
+#: (Client's ``verify`` is named only this way: ``verify`` alone is also sync's ``--verify`` and a command.)
+_SETTINGS = {"Client(proxy=...)": "--proxy", "Client(verify=...)": "--ca-bundle"}
 _CREDENTIALS = ("access_key", "access_secret")
 COMMANDS = ("fetch", "sync", "check", "audit", "report", "simulate", "demo")
 
@@ -132,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--tz", metavar="ZONE", help="zone of the API's times, e.g. Asia/Shanghai (default: naive)")
     fetch.add_argument("--page-size", type=_integer, default=999, metavar="N", help="rows per request, 1..999")
     fetch.add_argument("--allow-long", action="store_true", help="allow a range over 366 days")
+    _network(fetch)
 
     sync = command("sync", "bring a Parquet lake up to date")
     _lake_range(sync)
@@ -140,10 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--lock-timeout", type=_seconds, default=60.0, metavar="S", help="wait S seconds for another writer (60)"
     )
+    _network(sync)
 
     check = command("check", "compare a lake with the API; exit 1 on drift, missing or damaged dates")
     _lake_range(check)
     check.add_argument("--deep", action="store_true", help="also read every partition in full (finds damage)")
+    _network(check)
 
     audit = command("audit", "check a month's calls against the fee rules; exit 1 when any is off")
     audit.add_argument("--lake", required=True, metavar="DIR", help="lake folder or fsspec URL")
@@ -155,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--month", required=True, metavar="YYYY-MM", help="the month to report")
     report.add_argument("--out", required=True, type=Path, metavar="FILE.xlsx|FILE.html|DIR", help="where to write")
     report.add_argument("--sync", action="store_true", help="sync the month into the lake first")
+    _network(report)
 
     simulate = command("simulate", "run the local NXCloud simulator in the foreground")
     simulate.add_argument("--port", type=_port, default=8765, metavar="P", help="port on 127.0.0.1 (8765; 0 = any)")
@@ -172,7 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--offline", action="store_true", help="use the simulator even if credentials are set")
     demo.add_argument("--month", metavar="YYYY-MM", help="the month (default: last month)")
     demo.add_argument("--data", type=Path, default=Path("data"), metavar="DIR", help="where lake/ and reports/ go")
+    _network(demo)
     return parser
+
+
+def _network(parser: argparse.ArgumentParser) -> None:
+    """The flags of every command that talks to the API; the environment (HTTPS_PROXY, ...) applies without them."""
+    parser.add_argument("--proxy", metavar="URL", help="proxy for the API (default: HTTPS_PROXY, ALL_PROXY, NO_PROXY)")
+    parser.add_argument(
+        "--ca-bundle",
+        metavar="PATH",
+        help="CA bundle to trust (default: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, or the system store)",
+    )
 
 
 def _lake_range(parser: argparse.ArgumentParser) -> None:
@@ -209,6 +228,8 @@ def flag_message(error: BaseException) -> str:
         )
     if isinstance(error, LakeError):  # a writer that waited too long: the one parameter it names
         text = text.replace("(lock_timeout)", "(--lock-timeout)")
+    for setting, flag in _SETTINGS.items():  # ProxyError, TLSError and refused settings say where they came from
+        text = text.replace(setting, flag)
     if isinstance(error, InvalidInputError):
         for name, flag in FLAGS.items():
             text = re.sub(rf"(?<![\w-]){name}=True\b", flag, text)

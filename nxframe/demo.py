@@ -38,8 +38,10 @@ def last_month(today: dt.date | None = None) -> str:
     return f"{first.year:04d}-{first.month:02d}"
 
 
-def run_demo(*, month: str | None, data: Path, live: bool, today: dt.date | None = None) -> int:
-    """Run the demo; returns the exit code.
+def run_demo(
+    *, month: str | None, data: Path, live: bool, today: dt.date | None = None, client: nxframe.Client | None = None
+) -> int:
+    """Run the demo; returns the exit code. ``client``: the live API's (it is closed at the end), default ``Client()``.
 
     Raises:
         InvalidInputError: ``month`` is not ``YYYY-MM`` or has not begun yet.
@@ -58,7 +60,7 @@ def run_demo(*, month: str | None, data: Path, live: bool, today: dt.date | None
     reports = data / "reports"
     with contextlib.ExitStack() as stack:
         if live:
-            client = stack.enter_context(nxframe.Client())
+            client = stack.enter_context(nxframe.Client() if client is None else client)
             print(f"Using the NXCloud API at {client.settings.base_url} (credentials from the environment).")
         else:
             simulator = stack.enter_context(Simulator(seed=DEMO_SEED, showcase=month))

@@ -107,7 +107,9 @@ class Client:
         self.transport = Transport(self.settings)
 
     def __repr__(self) -> str:
-        s = self.settings
+        s = getattr(self, "settings", None)
+        if s is None:  # refused in __init__: an error reporter may still show it
+            return "Client(<not configured>)"
         key = s.access_key[:4] + "…" if len(s.access_key) > 4 else s.access_key
         network = "" if s.proxy is None else f", proxy={s.proxy.url!r}"  # no credentials in .url
         network += "" if s.trust.verify else ", verify=False"

@@ -55,7 +55,8 @@ EXPLICIT_PROXY = "Client(proxy=...)"
 EXPLICIT_VERIFY = "Client(verify=...)"
 #: requests' CA bundle variables, in its order of precedence.
 CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
-_PROXY_EXAMPLE = "'http://proxy.example:3128'"
+#: How a proxy URL looks, in messages (the CLI rewrites a lone parameter name to its flag: none here).
+_PROXY_EXAMPLE = "'http://HOST:PORT' or 'http://USER:PASSWORD@HOST:PORT'"
 
 
 def is_loopback(host: str) -> bool:
@@ -147,8 +148,9 @@ def choose_proxy(base_url: str, proxy: Any) -> Proxy | None:
         raise InvalidInputError(verdict, parameter="proxy")
     if scheme == "http":
         raise InvalidInputError(
-            f"{verdict.where} cannot carry an http:// base_url: it would see the signed request; nxframe "
-            "sends only https through a proxy (a CONNECT tunnel); use an https:// base_url or proxy=False",
+            f"{origin} ({verdict.host}:{verdict.port}) cannot carry the http:// base_url {base_url}: plain http "
+            "would show it the signed request (https goes through as a CONNECT tunnel); use https://, "
+            f"or leave {origin} out",
             parameter="proxy",
         )
     return verdict
@@ -170,7 +172,7 @@ def _environment_proxy(base_url: str, scheme: str) -> tuple[Secret, str] | None:
 def _parse_proxy(wrapped: Secret, origin: str) -> Proxy | str:
     """A :class:`Proxy`, or what is wrong with the URL (never quoting its credentials)."""
     text = wrapped.reveal()
-    told = f"{origin} must be a proxy URL like {_PROXY_EXAMPLE}"
+    told = f"{origin} must be a URL like {_PROXY_EXAMPLE}"
     if not isinstance(text, str) or not text.strip():
         return f"{told}, not an empty value"
     text = text.strip()

@@ -28,7 +28,8 @@ MAX_DAYS = 366
 #: The API requires ``pageSize`` < 1000.
 MAX_PAGE_SIZE = 999
 
-_DATE_TEXT = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: ASCII digits only: ``\d`` would take any Unicode digit ("２０２４-０３-０１"), which no API or file here writes.
+_DATE_TEXT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _PHONE_TEXT = re.compile(r"\+?[0-9]{1,32}")
 #: numpy units that name a whole day or a finer instant (a month or a year is not a date).
 _DAY_OR_FINER = frozenset({"D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as"})

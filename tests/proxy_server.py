@@ -172,9 +172,11 @@ class TestProxy:
         self.drip = drip
         self._seen = _Seen()
         self._server: _Server | None = None
+        self._port = 0
 
     def __enter__(self) -> TestProxy:
         self._server = _Server(self)
+        self._port = int(self._server.server_address[1])
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
@@ -186,8 +188,9 @@ class TestProxy:
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "start the proxy first (with TestProxy(...) as proxy)"
-        return int(self._server.server_address[1])
+        """The port it listens (or listened) on."""
+        assert self._port, "start the proxy first (with TestProxy(...) as proxy)"
+        return self._port
 
     @property
     def url(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
@@ -140,3 +141,59 @@ def test_the_new_caps_have_their_documented_defaults_and_can_be_set(sim: Simulat
     assert (defaults.max_response_bytes, defaults.max_rows_per_date) == (32 * 2**20, 10_000_000)
     chosen = sim.client(max_response_bytes=2**20, max_rows_per_date=500, timeout=3600, max_retries=100).settings
     assert (chosen.max_response_bytes, chosen.max_rows_per_date, chosen.timeout) == (2**20, 500, 3600.0)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "parameter"),
+    [
+        ({"access_key": 42}, "access_key"),
+        ({"access_key": ""}, "access_key"),
+        ({"access_secret": ""}, "access_secret"),
+        ({"access_secret": "x\n"}, "access_secret"),
+        ({"algorithm": "sha1"}, "algorithm"),
+        ({"algorithm": None}, "algorithm"),
+        ({"base_url": "ftp://127.0.0.1"}, "base_url"),
+        ({"base_url": "http://evil.example"}, "base_url"),
+        ({"base_url": 8080}, "base_url"),
+        ({"timeout": 0}, "timeout"),
+        ({"max_retries": -1}, "max_retries"),
+        ({"concurrency": 0}, "concurrency"),
+        ({"max_rps": 0}, "max_rps"),
+        ({"retry_backoff": -1}, "retry_backoff"),
+        ({"retry_max_wait": "60"}, "retry_max_wait"),
+        ({"max_response_bytes": 0}, "max_response_bytes"),
+        ({"max_rows_per_date": 0}, "max_rows_per_date"),
+        ({"proxy": 3128}, "proxy"),
+        ({"proxy": "ftp://gateway.example"}, "proxy"),
+        ({"verify": 1}, "verify"),
+        ({"verify": "/no/such/bundle.pem"}, "verify"),
+    ],
+)
+def test_every_refused_client_argument_names_its_parameter(
+    sim: Simulator, arguments: dict[str, Any], parameter: str
+) -> None:
+    error = _refused(sim, **arguments)
+    assert error.parameter == parameter
+    assert parameter in str(error)
+
+
+@pytest.mark.parametrize("text", ["２０２４-０３-０１", "٢٠٢٤-٠٣-٠١", "2024-０3-01", "२०२४-०३-०१"])
+def test_dates_are_ascii_digits_only(sim: Simulator, text: str) -> None:
+    """``\\d`` takes any Unicode digit; a date is written with 0-9 only, anything else is refused before a request."""
+    with sim.client() as c, pytest.raises(nxframe.InvalidInputError, match="YYYY-MM-DD") as caught:
+        c.fetch_cdr(text, progress=False)
+    assert caught.value.parameter == "start"
+    with pytest.raises(nxframe.InvalidInputError, match="YYYY-MM-DD") as late:
+        nxframe.fetch_cdr("2024-03-01", text, client=sim.client(), progress=False)
+    assert late.value.parameter == "end"
+    assert sim.requests == []
+
+
+@pytest.mark.parametrize("month", ["２０２４-０２", "٢٠٢٤-٠٢", "2024-０2"])
+def test_months_are_ascii_digits_only(month: str) -> None:
+    from nxframe.report import month_range
+
+    with pytest.raises(nxframe.InvalidInputError, match="YYYY-MM") as caught:
+        month_range(month)
+    assert caught.value.parameter == "month"
+    assert month_range("2024-02") == (dt.date(2024, 2, 1), dt.date(2024, 2, 29))

@@ -282,3 +282,17 @@ def test_classify_errors_carry_their_context_from_the_start() -> None:
     broken = classify(200, {}, b"{not json", decode_page, where)
     assert isinstance(broken, Fail) and isinstance(broken.error, nxframe.ResponseError)
     assert broken.error.page == 2 and broken.error.__context__ is None
+
+
+def test_the_deadline_of_an_attempt_does_not_outlive_it(sim: Simulator, client: nxframe.Client) -> None:
+    """The per-attempt deadline is a context variable: reset after each attempt, success or failure."""
+    from nxframe.decode import decode_page
+    from nxframe.transport.wire import DEADLINE
+
+    assert DEADLINE.get() is None
+    reply = client.transport.call({"date": DAY, "page": 1, "pageSize": 10}, decode_page)
+    assert reply.code == 0 and DEADLINE.get() is None
+    sim.faults.add("http_404", times=None)
+    with pytest.raises(nxframe.ResponseError, match="HTTP 404"):
+        client.transport.call({"date": DAY, "page": 1, "pageSize": 10}, decode_page)
+    assert DEADLINE.get() is None

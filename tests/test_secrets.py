@@ -121,3 +121,102 @@ def test_report_files_hide_the_secret(secret_sim: Simulator, tmp_path: Path) -> 
     for path in files:
         _assert_clean(path.read_bytes(), secret_sim, f"report file {path.name}")
     _assert_clean(report.summary_text() + report._repr_html_(), secret_sim, "the report's text")
+
+
+# -- a refused argument leaves no plain secret in the traceback's frames ----------------------------
+
+PROXY_PASSWORD = "proxy-pw-never-in-frames-31c9"
+
+
+def _holds(value: object, needle: str, seen: set[int], depth: int = 0) -> bool:
+    """Whether ``value`` shows ``needle`` to an error reporter: as text, in a container, in its repr or attributes."""
+    if id(value) in seen or depth > 6:
+        return False
+    seen.add(id(value))
+    if isinstance(value, (str, bytes)):
+        return needle in (value if isinstance(value, str) else value.decode("latin-1"))
+    if isinstance(value, dict):
+        return any(_holds(k, needle, seen, depth + 1) or _holds(v, needle, seen, depth + 1) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_holds(item, needle, seen, depth + 1) for item in value)
+    try:
+        shown = repr(value)
+    except Exception:  # reporters fall back to a placeholder, as Sentry's safe_repr does
+        shown = ""
+    if needle in shown:
+        return True
+    attributes = getattr(value, "__dict__", None)
+    return isinstance(attributes, dict) and not isinstance(value, type) and _holds(attributes, needle, seen, depth + 1)
+
+
+def _frames_holding(error: BaseException, needle: str) -> list[str]:
+    """Frames (below the test's own, which set the stage) whose locals show ``needle``."""
+    found = []
+    tb = error.__traceback__.tb_next if error.__traceback__ is not None else None
+    while tb is not None:
+        frame = tb.tb_frame
+        found += [f"{frame.f_code.co_name}: {name}" for name, v in frame.f_locals.items() if _holds(v, needle, set())]
+        tb = tb.tb_next
+    return found
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        lambda: nxframe.Client("key", SECRET, base_url="http://evil.example"),
+        lambda: nxframe.Client("key", SECRET, timeout=0),
+        lambda: nxframe.Client("key", SECRET, algorithm="sha1"),  # type: ignore[arg-type]
+        lambda: nxframe.Client("ключ", SECRET),
+        lambda: nxframe.Client("key", SECRET + "\t"),
+        lambda: nxframe.Client("key", SECRET, proxy="ftp://gateway.example:21"),
+        lambda: nxframe.Client("key", SECRET, verify=False),
+        lambda: nxframe.Client("key", SECRET, verify="/no/such/ca.pem"),
+        lambda: nxframe.Client(None, SECRET),
+    ],
+)
+def test_a_refused_client_leaves_no_plain_secret_in_any_frame(refused: object, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Error reporters (Sentry) record every frame's locals: the secret is hidden on the first line that gets it."""
+    with pytest.raises(nxframe.InvalidInputError, match=r"\w") as caught:
+        refused()  # type: ignore[operator]
+    assert _frames_holding(caught.value, SECRET) == []
+    frames = []
+    tb = caught.value.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame.f_code.co_name)
+        tb = tb.tb_next
+    assert "__init__" in frames, "the refusal came from inside Client(), where the secret was"
+
+
+def test_a_secret_from_the_environment_is_hidden_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NXCLOUD_ACCESS_KEY", "key")
+    monkeypatch.setenv("NXCLOUD_ACCESS_SECRET", SECRET)
+    monkeypatch.setenv("NXCLOUD_BASE_URL", "http://evil.example")
+    with pytest.raises(nxframe.InvalidInputError, match="plain http") as caught:
+        nxframe.fetch_cdr("2024-05-02", progress=False)
+    assert _frames_holding(caught.value, SECRET) == []
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [
+        lambda: nxframe.Client("key", SECRET, proxy=f"http://alice:{PROXY_PASSWORD}@gateway.example:0"),
+        lambda: nxframe.Client("key", SECRET, proxy=f"http://alice:{PROXY_PASSWORD}@gateway.example:3128", timeout=0),
+        lambda: nxframe.Client("key", SECRET, proxy=f"http://alice:{PROXY_PASSWORD}@gate way:1"),
+    ],
+)
+def test_a_refused_client_leaves_no_proxy_password_in_any_frame(refused: object) -> None:
+    with pytest.raises(nxframe.InvalidInputError, match=r"\w") as caught:
+        refused()  # type: ignore[operator]
+    assert _frames_holding(caught.value, PROXY_PASSWORD) == []
+    assert PROXY_PASSWORD not in str(caught.value)
+
+
+def test_the_frame_walk_finds_a_plain_secret() -> None:
+    """The detector itself: a frame that does hold the secret is reported."""
+
+    def careless(secret: str) -> None:
+        raise nxframe.InvalidInputError("refused", parameter="timeout")
+
+    with pytest.raises(nxframe.InvalidInputError, match="refused") as caught:
+        careless(SECRET)
+    assert _frames_holding(caught.value, SECRET) == ["careless: secret"]

@@ -92,8 +92,9 @@ def cdr(
     Raises:
         InvalidInputError: a bad argument, or filters other than those
             already loaded (dlt wraps it in its ``PipelineStepFailed``).
-        The errors of :func:`nxframe.fetch_cdr` when a date cannot be fetched;
-        the dates before it are loaded, and the next run starts from them.
+        The errors of :func:`nxframe.fetch_cdr` when a date cannot be fetched:
+        dlt then loads nothing of the run and keeps the state it had, so the
+        next run loads the same dates again.
     """
     query = CdrQuery.build(
         start,

@@ -62,6 +62,11 @@ class Warehouse:
         )
         return dict(rows)  # type: ignore[arg-type]
 
+    def tables(self) -> set[str]:
+        if not self.path.exists():
+            return set()
+        return {name for (name,) in self.query("select table_name from information_schema.tables")}
+
     def calls(self) -> set[tuple[Any, ...]]:
         return set(self.query("select date, id, call_price, fee_duration_minute, call_price_unit from calls.cdr"))
 
@@ -174,6 +179,7 @@ def test_a_failed_date_fails_the_run_and_the_next_run_loads_it(
     with pytest.raises(PipelineStepFailed, match="rejected the query parameters for 2024-03-03") as caught:
         warehouse.run(cdr(DATES[0], DATES[-1], client=client))
     assert isinstance(cause(caught.value, nxframe.NxframeError), nxframe.ParameterError)
+    assert "cdr" not in warehouse.tables()  # nothing of a failed run is loaded
     sim.reset()
     warehouse.run(cdr(DATES[0], DATES[-1], client=client))
     truth = sim.ground_truth(DATES[0], DATES[-1])

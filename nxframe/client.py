@@ -351,14 +351,10 @@ def fetch_arrow(
     tz: str | ZoneInfo | None = None,
     allow_long: bool = False,
 ) -> pa.Table:
-    """The call records of a day or a date range as one ``pyarrow.Table``, for Arrow-native tools.
+    """The call records as one ``pyarrow.Table``: :func:`fetch_cdr`'s fetch, arguments and errors, no pandas.
 
-    The same fetch as :func:`fetch_cdr` (same arguments, checks and errors),
-    in the lake's Arrow schema: ``date`` as ``date32``, the times as
-    ``timestamp[s]`` (with the zone when ``tz`` is given), money as
-    ``decimal128(18, 6)``, the codes as dictionary-encoded strings.
-    ``polars.from_arrow(nxframe.fetch_arrow(...))`` keeps the money an exact
-    ``Decimal(18, 6)``; no pandas and no float on the way.
+    The lake's schema: ``date`` ``date32``, times ``timestamp[s]`` (zoned with ``tz``), money
+    ``decimal128(18, 6)``, codes dictionary-encoded; ``polars.from_arrow(...)`` keeps money exact.
     """
     if client is not None and not isinstance(client, Client):
         raise InvalidInputError(

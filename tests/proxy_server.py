@@ -6,7 +6,8 @@ such as ``api.nxcloud.test`` to ``127.0.0.1`` (the proxy resolves names,
 the client never does). Anything but ``CONNECT`` is answered 405. Switches:
 ``credentials="user:pass"`` answers 407 unless ``Proxy-Authorization`` has
 them; ``refuse=403`` (or any status) refuses every tunnel; ``drip=0.05``
-sends its ``200`` answer a byte at a time.
+sends its ``200`` answer a byte at a time; ``tls=context`` makes it an
+``https://`` proxy (the client's TLS to the server then runs inside its TLS).
 
 What it saw is kept: :attr:`requests` (each request line and its headers),
 and :attr:`tunnelled`, the first bytes the client sent through each tunnel
@@ -19,6 +20,7 @@ import base64
 import select
 import socket
 import socketserver
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -64,6 +66,18 @@ class _Handler(socketserver.BaseRequestHandler):
     def handle(self) -> None:
         proxy = self.server.proxy
         sock: socket.socket = self.request
+        if proxy.tls is not None:
+            try:
+                sock = proxy.tls.wrap_socket(sock, server_side=True)
+            except OSError:
+                return
+        try:
+            self._serve(proxy, sock)
+        finally:
+            if sock is not self.request:
+                sock.close()
+
+    def _serve(self, proxy: TestProxy, sock: socket.socket) -> None:
         head, rest = _read_head(sock)
         if head is None:
             return
@@ -141,6 +155,8 @@ def _relay(client: socket.socket, upstream: socket.socket, kept: bytearray) -> N
         for source in ready:
             try:
                 chunk = source.recv(65536)
+                while isinstance(source, ssl.SSLSocket) and source.pending():  # decrypted, so select cannot see it
+                    chunk += source.recv(65536)
             except OSError:
                 return
             if not chunk:
@@ -165,11 +181,13 @@ class TestProxy:
         credentials: str | None = None,
         refuse: int | None = None,
         drip: float = 0.0,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.hosts = dict(hosts or {})
         self.credentials = credentials
         self.refuse = refuse
         self.drip = drip
+        self.tls = tls
         self._seen = _Seen()
         self._server: _Server | None = None
         self._port = 0
@@ -194,8 +212,8 @@ class TestProxy:
 
     @property
     def url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        return f"http://127.0.0.1:{self.port}"
+        """``http://127.0.0.1:PORT`` (``https://`` with ``tls``)."""
+        return f"{'http' if self.tls is None else 'https'}://127.0.0.1:{self.port}"
 
     @property
     def requests(self) -> list[ProxyRequest]:

@@ -222,6 +222,26 @@ def test_plain_http_is_never_sent_through_a_proxy(proxy: TestProxy) -> None:
     assert proxy.requests == []
 
 
+def test_an_https_proxy_carries_tls_inside_tls_with_every_deadline(
+    ca: trustme.CA, tls_sim: Simulator, ca_file: str
+) -> None:
+    """``https://`` proxies (requests supports them): the tunnel is TLS too, and the deadline still holds."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    with TestProxy(hosts={HOST: "127.0.0.1"}, tls=context) as proxy:
+        assert proxy.url.startswith("https://")
+        with _client(tls_sim, proxy=proxy.url, verify=ca_file) as client:
+            pd.testing.assert_frame_equal(client.fetch_cdr(DAY, progress=False), tls_sim.ground_truth(DAY))
+        tls_sim.faults.add("drip_headers", times=None, interval=0.05)
+        with (
+            _client(tls_sim, proxy=proxy.url, verify=ca_file, timeout=0.5, max_retries=1) as client,
+            pytest.raises(nxframe.ServerError, match="timed out"),
+        ):
+            client.fetch_cdr(DAY, progress=False)
+        assert client.retries == {"timeout": 1}
+    assert _connects(proxy) == [f"CONNECT {HOST}:{tls_sim.port} HTTP/1.0"] * 3
+
+
 # -- credentials --------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ import itertools
 import socket
 import threading
 import time
+import typing
 
 import urllib3
 
@@ -91,13 +92,20 @@ class _Watchdog:
                 heapq.heappop(self._heap)
                 sock = self._armed.pop(ticket)
                 self._fired.add(ticket)
-                with contextlib.suppress(OSError):  # already closed
+                with contextlib.suppress(OSError, TypeError):  # already closed
                     # The plain socket's shutdown, also under TLS: ssl.SSLSocket's own would drop its
                     # SSL object while another thread may be reading through it.
-                    socket.socket.shutdown(sock, socket.SHUT_RDWR)
+                    socket.socket.shutdown(_plain(sock), socket.SHUT_RDWR)
 
 
 WATCHDOG = _Watchdog()
+
+
+def _plain(sock: object) -> socket.socket:
+    """The TCP socket under ``sock``: TLS inside TLS (an https proxy) is urllib3's SSLTransport over a socket."""
+    while not isinstance(sock, socket.socket) and hasattr(sock, "socket"):
+        sock = sock.socket
+    return typing.cast(socket.socket, sock)  # anything else: shutdown raises TypeError, which the watchdog ignores
 
 
 class BodyTooLargeError(Exception):

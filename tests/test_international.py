@@ -127,7 +127,8 @@ def test_show_and_the_explorer_draw_chinese_names_as_text(chinese: Chinese) -> N
     parts = bundles(chinese.frame, summarize(chinese.frame))
     chart = parts[-1]["image/svg+xml"]
     assert "泰国" in svg_texts(chart)
-    assert "<td>泰国</td>" in parts[3]["text/html"] and "<td>主叫挂机</td>" in parts[3]["text/html"]
+    cells = re.sub(r"<td [^>]*>", "<td>", parts[3]["text/html"])
+    assert "<td>泰国</td>" in cells and "<td>主叫挂机</td>" in cells
     with chinese.sim.client() as client:
         explorer = CdrExplorer(client, start=DAY)
         explorer.fetch_button.click()

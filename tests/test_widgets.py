@@ -113,7 +113,7 @@ def test_what_the_output_shows_summary_checks_decimals_as_written_rows_and_a_cha
     assert outputs[1]["data"]["text/plain"].startswith(f"Billing check: {check_lines(df)[0]}")
     first = df.iloc[0]
     for column in ("fee_duration_minute", "call_price_unit", "call_price"):
-        assert f"<td>{first[column]}</td>" in head_html  # e.g. 0.055000: a decimal, not a float repr
+        assert f'<td style="white-space: nowrap">{first[column]}</td>' in head_html  # 0.055000, not a float repr
     svg = outputs[4]["data"]["image/svg+xml"]
     assert svg.startswith("<svg") and "Cost by country" in svg  # labels are text, not paths
     # #20: one line per cell, the money columns among the first

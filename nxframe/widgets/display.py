@@ -43,6 +43,8 @@ FIRST_COLUMNS = (
     "call_price",
 )
 _TABLE = 'class="dataframe nxframe-rows" style="table-layout: auto; width: auto; white-space: nowrap"'
+#: On every cell too: JupyterLab's stylesheet sets ``white-space: normal`` on cells, which beats inheritance.
+_CELL = ' style="white-space: nowrap"'
 
 
 def _frame_bundle(frame: pd.DataFrame) -> dict[str, str]:
@@ -57,7 +59,9 @@ def _frame_bundle(frame: pd.DataFrame) -> dict[str, str]:
     names = [str(name) for name in frame.columns]
     heads = "".join(f'<th style="white-space: normal">{html_escape(n).replace("_", "_<wbr>")}</th>' for n in names)
     rows = "".join(
-        "<tr>" + "".join(f"<td>{html_escape(_text(n, v))}</td>" for n, v in zip(names, record, strict=True)) + "</tr>"
+        "<tr>"
+        + "".join(f"<td{_CELL}>{html_escape(_text(n, v))}</td>" for n, v in zip(names, record, strict=True))
+        + "</tr>"
         for record in frame.itertuples(index=False, name=None)
     )
     table = f"<table {_TABLE}><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>"

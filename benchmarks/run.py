@@ -25,6 +25,7 @@ import bench_decode
 import bench_fetch
 import bench_memory
 import bench_month
+import bench_signoff
 import bench_stream
 import pandas as pd
 import pyarrow as pa
@@ -37,6 +38,7 @@ BENCHMARKS = {
     "memory": bench_memory,
     "stream": bench_stream,
     "audit": bench_audit,
+    "signoff": bench_signoff,
 }
 
 

@@ -31,7 +31,7 @@ from .errors import (
     TLSError,
 )
 from .lake import read_lake
-from .report import Report, audit_billing, monthly_report
+from .report import Report, audit_billing, monthly_report, restatements, verify_signoff
 from .schema import COLUMNS
 from .sync import check_lake, sync_lake
 
@@ -63,5 +63,7 @@ __all__ = [
     "fetch_cdr",
     "monthly_report",
     "read_lake",
+    "restatements",
     "sync_lake",
+    "verify_signoff",
 ]

@@ -1,8 +1,9 @@
-"""``nxframe``: fetch, sync, check, audit, report, simulate, demo.
+"""``nxframe``: fetch, sync, check, audit, report, verify, restatements, simulate, demo.
 
 Exit codes: 0 ok, 1 an API or data error or a finding (``check``: drift,
 missing or damaged dates; ``audit``: calls off the billing rules; ``report``:
-a month with no data), 2 bad arguments. Errors print one line on stderr
+a month with no data; ``verify``: a sign-off package that changed;
+``restatements``: calls changed since the sign-off), 2 bad arguments. Errors print one line on stderr
 (``--debug``, before or after the command, adds the traceback); progress bars
 go to stderr, results to stdout. Output cut short by a closed pipe
 (``nxframe check ... | head``) ends quietly with 141, as a Unix tool killed by
@@ -17,6 +18,7 @@ The library's messages name Python parameters (``page_size``); here
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import re
@@ -47,13 +49,14 @@ FLAGS = {
     "call_type": "--type",
     "tz": "--tz",
     "lock_timeout": "--lock-timeout",
+    "storage_options": "--storage-option",
     "proxy": "--proxy",
 }
 #: Settings that messages of any error name as Python calls: here they are the flags that set them.
 #: (Client's ``verify`` is named only this way: ``verify`` alone is also sync's ``--verify`` and a command.)
 _SETTINGS = {"Client(proxy=...)": "--proxy", "Client(verify=...)": "--ca-bundle"}
 _CREDENTIALS = ("access_key", "access_secret")
-COMMANDS = ("fetch", "sync", "check", "audit", "report", "simulate", "demo")
+COMMANDS = ("fetch", "sync", "check", "audit", "report", "verify", "restatements", "unlock", "simulate", "demo")
 
 
 class UsageError(Exception):
@@ -136,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--tz", metavar="ZONE", help="zone of the API's times, e.g. Asia/Shanghai (default: naive)")
     fetch.add_argument("--page-size", type=_integer, default=999, metavar="N", help="rows per request, 1..999")
     fetch.add_argument("--allow-long", action="store_true", help="allow a range over 366 days")
+    _storage(fetch)
     _network(fetch)
 
     sync = command("sync", "bring a Parquet lake up to date")
@@ -145,24 +149,42 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--lock-timeout", type=_seconds, default=60.0, metavar="S", help="wait S seconds for another writer (60)"
     )
+    _storage(sync)
     _network(sync)
 
     check = command("check", "compare a lake with the API; exit 1 on drift, missing or damaged dates")
     _lake_range(check)
     check.add_argument("--deep", action="store_true", help="also read every partition in full (finds damage)")
+    _storage(check)
     _network(check)
 
     audit = command("audit", "check a month's calls against the fee rules; exit 1 when any is off")
     audit.add_argument("--lake", required=True, metavar="DIR", help="lake folder or fsspec URL")
     audit.add_argument("--month", required=True, metavar="YYYY-MM", help="the month to check")
     audit.add_argument("--out", type=Path, metavar="FILE.csv", help="write the flagged calls (exact decimals)")
+    _storage(audit)
 
     report = command("report", "the monthly report of a lake; exit 1 for a month with no data")
     report.add_argument("--lake", required=True, metavar="DIR", help="lake folder or fsspec URL")
     report.add_argument("--month", required=True, metavar="YYYY-MM", help="the month to report")
     report.add_argument("--out", required=True, type=Path, metavar="FILE.xlsx|FILE.html|DIR", help="where to write")
     report.add_argument("--sync", action="store_true", help="sync the month into the lake first")
+    report.add_argument("--signoff", type=Path, metavar="DIR", help="also sign the month off into this new folder")
+    _storage(report)
     _network(report)
+
+    verify = command("verify", "check a sign-off package; exit 1 when a file of it changed")
+    verify.add_argument("--signoff", required=True, type=Path, metavar="DIR", help="the package's folder")
+
+    restate = command("restatements", "calls added, removed or changed since a sign-off; exit 1 when any")
+    restate.add_argument("--signoff", required=True, type=Path, metavar="DIR", help="the package's folder")
+    restate.add_argument("--lake", metavar="URL", help="compare with this lake (default: the one signed from)")
+    restate.add_argument("--out", type=Path, metavar="FILE.csv", help="write the restated calls (exact decimals)")
+    _storage(restate)
+
+    unlock = command("unlock", "break a lake's lock left by a writer that died; prints whose it was")
+    unlock.add_argument("--lake", required=True, metavar="URL", help="lake folder or fsspec URL")
+    _storage(unlock)
 
     simulate = command("simulate", "run the local NXCloud simulator in the foreground")
     simulate.add_argument("--port", type=_port, default=8765, metavar="P", help="port on 127.0.0.1 (8765; 0 = any)")
@@ -176,10 +198,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="country and reason names in English (en) or Chinese (zh), as an account set to it gets them",
     )
 
-    demo = command("demo", "the whole job offline: simulator -> lake -> report")
+    demo = command("demo", "the whole job offline: simulator -> lake -> report -> sign-off")
     demo.add_argument("--offline", action="store_true", help="use the simulator even if credentials are set")
     demo.add_argument("--month", metavar="YYYY-MM", help="the month (default: last month)")
-    demo.add_argument("--data", type=Path, default=Path("data"), metavar="DIR", help="where lake/ and reports/ go")
+    demo.add_argument("--data", type=Path, default=Path("data"), metavar="DIR", help="where lake/, reports/, signoff/ go")
     _network(demo)
     return parser
 
@@ -191,6 +213,29 @@ def _network(parser: argparse.ArgumentParser) -> None:
         "--ca-bundle",
         metavar="PATH",
         help="CA bundle to trust (default: REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, or the system store)",
+    )
+
+
+def _storage_option(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE``: VALUE as JSON when it parses (``true``, ``30``, ``{...}``), else as text (never echoed)."""
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip():
+        raise argparse.ArgumentTypeError("must be KEY=VALUE, e.g. endpoint_url=http://127.0.0.1:9000")
+    try:
+        return key.strip(), json.loads(value)
+    except ValueError:
+        return key.strip(), value
+
+
+def _storage(parser: argparse.ArgumentParser) -> None:
+    """``--storage-option KEY=VALUE`` (repeatable): fsspec options for a lake on object storage."""
+    parser.add_argument(
+        "--storage-option",
+        dest="storage_options",
+        action="append",
+        type=_storage_option,
+        metavar="KEY=VALUE",
+        help="an fsspec option for the lake, e.g. endpoint_url=URL (repeatable; default: AWS_* variables)",
     )
 
 
@@ -226,8 +271,9 @@ def flag_message(error: BaseException) -> str:
             f"({ENV_BASE_URL} optional). To try nxframe offline: `nxframe demo`, or run `nxframe simulate` "
             "and export the variables it prints"
         )
-    if isinstance(error, LakeError):  # a writer that waited too long: the one parameter it names
+    if isinstance(error, LakeError):  # a writer that waited too long, a store's settings: the parameters it names
         text = text.replace("(lock_timeout)", "(--lock-timeout)")
+        text = re.sub(r"(?<![\w/.'\"-])storage_options(?![\w/.'\"-])", "--storage-option", text)  # not in a path
     for setting, flag in _SETTINGS.items():  # ProxyError, TLSError and refused settings say where they came from
         text = text.replace(setting, flag)
     if isinstance(error, InvalidInputError):
@@ -275,6 +321,9 @@ def _run(arguments: list[str]) -> int:
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.debug:  # their debug logs print signed request headers (access key id, session token): not ours to show
+        for chatty in ("botocore", "aiobotocore", "s3fs"):
+            logging.getLogger(chatty).setLevel(logging.INFO)
     from .cli_commands import HANDLERS
 
     code = HANDLERS[args.command](args)

@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -79,7 +79,7 @@ def _fetch(args: argparse.Namespace) -> int:
         allow_long=args.allow_long,
     )
     with _client(args) as client:
-        frame = client.fetch_query(query, lake=args.lake)
+        frame = client.fetch_query(query, lake=args.lake, storage_options=_storage_options(args))
     if out is not None:
         from .export import write_frame
 
@@ -96,6 +96,7 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    from .lake.faults import display_url
     from .sync import sync_lake
 
     with _client(args) as client:
@@ -107,10 +108,11 @@ def _sync(args: argparse.Namespace) -> int:
             verify=args.verify,
             lock_timeout=args.lock_timeout,
             client=client,
+            storage_options=_storage_options(args),
         )
     print(terminal_table(result.fillna({"error": ""}), index=False))  # an error quotes the server
     counts = result["action"].value_counts()
-    print(", ".join(f"{n} {action}" for action, n in counts.items()) + f" -> {args.lake}")
+    print(", ".join(f"{n} {action}" for action, n in counts.items()) + f" -> {display_url(args.lake)}")
     if "future" in counts:
         print(f"{counts['future']} date(s) after today: not written (a day is synced once it has happened)")
     return EXIT_FAILED if "failed" in counts else EXIT_OK
@@ -121,7 +123,9 @@ def _check(args: argparse.Namespace) -> int:
 
     _existing_lake(args.lake)
     with _client(args) as client:
-        result = check_lake(args.lake, args.start, args.end, deep=args.deep, client=client)
+        result = check_lake(
+            args.lake, args.start, args.end, deep=args.deep, client=client, storage_options=_storage_options(args)
+        )
     print(terminal_table(result, index=False))
     counts = result["status"].value_counts()
     print(", ".join(f"{n} {status}" for status, n in counts.items()))
@@ -145,7 +149,7 @@ def _audit(args: argparse.Namespace) -> int:
     if out is not None:
         _file_out(out, (".csv",), "--out")
     _existing_lake(args.lake)
-    frame = read_lake(args.lake, first, last)
+    frame = read_lake(args.lake, first, last, storage_options=_storage_options(args))
     if len(frame) == 0:
         return _no_data(f"no calls in {args.lake} for {args.month}: {_sync_hint(args.lake, first, last)}")
     flagged = audit_billing(frame)
@@ -182,13 +186,13 @@ def _report(args: argparse.Namespace) -> int:
         from .sync import sync_lake
 
         with _client(args) as client:
-            synced = sync_lake(args.lake, first, last, client=client)
+            synced = sync_lake(args.lake, first, last, client=client, storage_options=_storage_options(args))
         failed = synced[synced["action"] == "failed"]
         if len(failed):
             print(terminal_table(failed, index=False), file=sys.stderr)
     else:
         _existing_lake(args.lake)
-    report = monthly_report(args.lake, args.month)
+    report = monthly_report(args.lake, args.month, storage_options=_storage_options(args))
     if report.empty:
         return _no_data(f"no data for {args.month} in {args.lake}: {_sync_hint(args.lake, first, last)}")
     path = report.write(args.out)
@@ -221,13 +225,26 @@ def _restatements(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"{args.signoff} was signed from a DataFrame: name a lake to compare with (--lake URL)")
     if args.lake is not None:
         _existing_lake(args.lake)
-    found = restate(package, args.lake)
+    found = restate(package, args.lake, storage_options=_storage_options(args))
     print(summary(found, package.created_at))
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_frame(found, out)
         print(f"wrote {len(found):,} restated calls to {out}", file=sys.stderr)
     return EXIT_FAILED if len(found) else EXIT_OK
+
+
+def _unlock(args: argparse.Namespace) -> int:
+    from .lake import unlock_lake
+    from .lake.faults import display_url
+
+    removed = unlock_lake(args.lake, storage_options=_storage_options(args))
+    if removed is None:
+        print(f"no lock on {display_url(args.lake)}: nothing to break")
+        return EXIT_OK
+    holder = f"pid {removed['pid']} on host {removed['host']} since {removed['since']}"
+    print(f"broke the lock of {holder} (its lease would have expired at {removed['expires']})")
+    return EXIT_OK
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -262,6 +279,18 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 # -- checks shared by the commands ------------------------------------------------------
+
+
+def _storage_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """The ``--storage-option KEY=VALUE`` pairs as fsspec options; a key given twice is refused."""
+    pairs: list[tuple[str, Any]] | None = getattr(args, "storage_options", None)
+    if not pairs:
+        return None
+    options = dict(pairs)
+    if len(options) < len(pairs):
+        twice = sorted({key for key, _ in pairs if [k for k, _ in pairs].count(key) > 1})
+        raise InvalidInputError(f"--storage-option {', '.join(twice)} given more than once; give each key once")
+    return options
 
 
 def _no_data(message: str) -> int:
@@ -314,6 +343,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {
     "report": _report,
     "verify": _verify,
     "restatements": _restatements,
+    "unlock": _unlock,
     "simulate": _simulate,
     "demo": _demo,
 }

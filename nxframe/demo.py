@@ -4,7 +4,9 @@
 2. sync the month and the one before (the report compares them) into a
    Parquet lake (``data/lake``);
 3. write the month's report (``data/reports``: HTML and Excel) and print its
-   summary: totals, the billing check, the comparison, the anomalies.
+   summary: totals, the billing check, the comparison, the anomalies;
+4. sign the month off into ``data/signoff/<month>`` (replacing the demo's own
+   previous package), verify it and count the calls restated since.
 
 The simulator's month holds a few calls billed off the rules and one anomaly
 of each kind on purpose, so every section of the report has something to show.
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import shutil
 import time
 from pathlib import Path
 
@@ -102,13 +105,34 @@ def run_demo(
         print(_indent(report.summary_text()))
         print(f"   HTML:  {Path(html).resolve()}")
         print(f"   Excel: {Path(excel).resolve()}")
+
+        signoff = data / "signoff" / month
+        print(f"\n4. report.signoff({str(signoff)!r}): the month signed off, as evidence")
+        _remove_old_package(signoff)
+        package = report.signoff(signoff)
+        nxframe.verify_signoff(package)
+        restated = nxframe.restatements(package)
+        print(f"   Sign-off: {package.resolve()}")
+        print(f"   verified (every file's SHA-256 as signed); {len(restated)} calls restated since")
     print(
         f"\nNext: nxframe audit --lake {lake} --month {month}   (the calls billed off the rules)\n"
         f"      nxframe report --lake {lake} --month {month} --out {reports}/report.html\n"
+        f"      nxframe verify --signoff {signoff}   (exit 1 when a file of the package changed)\n"
+        f"      nxframe restatements --signoff {signoff}   (calls added, removed or changed since)\n"
         "      open notebooks/01_quickstart.ipynb, or query the lake with DuckDB:\n"
         f"      SELECT sum(call_price) FROM read_parquet('{lake}/**/*.parquet', hive_partitioning=true)"
     )
     return 0
+
+
+def _remove_old_package(folder: Path) -> None:
+    """The demo replaces its own previous package; a sign-off never overwrites one, so it goes first.
+
+    Only a folder holding a sign-off manifest is removed: anything else there
+    is left for ``signoff`` to refuse.
+    """
+    if (folder / "manifest.json").is_file() and not folder.is_symlink():
+        shutil.rmtree(folder)
 
 
 def _indent(text: str) -> str:

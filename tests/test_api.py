@@ -47,7 +47,9 @@ def test_the_public_names_are_pinned() -> None:
             "fetch_cdr",
             "monthly_report",
             "read_lake",
+            "restatements",
             "sync_lake",
+            "verify_signoff",
         ]
     )
     for name in nxframe.__all__:

@@ -9,7 +9,10 @@ Modules, data flowing one way:
 - ``anomalies``: the month against the one before, and what looks wrong;
 - ``words``: months, labels, exact decimals as text;
 - ``model`` (the data and words), ``document`` (``Report``: plus its files),
-  ``build`` (``monthly_report``), ``checks`` (``audit_billing``, ``check_lines``);
+  ``assemble`` (the figures from rows read), ``build`` (``monthly_report``),
+  ``checks`` (``audit_billing``, ``check_lines``);
+- ``package`` (a sign-off package on disk: manifest, hashes, ``verify_signoff``),
+  ``signoff`` (``Report.signoff`` writes one), ``restate`` (``restatements``);
 - ``render_html`` (Jinja2 template, autoescape), ``render_excel``,
   ``render_csv``, ``charts``: imported only when a file is written.
 """
@@ -21,6 +24,8 @@ from .charts import CHART_TITLES
 from .checks import audit_billing, check_lines
 from .document import Report
 from .model import SECTIONS, TABLES
+from .package import verify_signoff
+from .restate import RESTATEMENT_COLUMNS, restatements
 from .tables import AVERAGE_PLACES, MEASURES, UNKNOWN, breakdown, totals
 from .words import CURRENCY, month_range, output_kind, previous_month
 
@@ -34,6 +39,7 @@ __all__ = [
     "ISSUES",
     "KINDS",
     "MEASURES",
+    "RESTATEMENT_COLUMNS",
     "SECTIONS",
     "TABLES",
     "UNKNOWN",
@@ -45,5 +51,7 @@ __all__ = [
     "monthly_report",
     "output_kind",
     "previous_month",
+    "restatements",
     "totals",
+    "verify_signoff",
 ]

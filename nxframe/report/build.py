@@ -1,123 +1,88 @@
-"""``monthly_report``: a month and the month before, from a frame or a lake, into a Report.
+"""``monthly_report``: a month and the month before, from a frame, a lake or a sign-off package, into a Report.
 
-Pure arithmetic on Arrow: read the two months once (:mod:`.sources`), then
-the tables (:mod:`.tables`), the billing check (:mod:`.audit`), the
-comparison and the anomalies (:mod:`.anomalies`).
+Read the two months once (:mod:`.sources`), then the figures
+(:mod:`.assemble`). The report remembers where its rows came from
+(:class:`~.signoff.Basis`), so that ``Report.signoff`` can keep them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from typing import Any
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
 
-from .anomalies import anomalies, changes, empty_changes
-from .audit import audit_table, to_audit_frame, tolerance
+from ..errors import InvalidInputError
+from ..lake import Lake
+from .assemble import DEFAULT_MINUTES, DEFAULT_PRICE, assemble, months, overcharge_total
 from .document import Report
-from .sources import Source, between, read_span
-from .tables import SUM, aggregate, label_nulls, sorted_breakdown, to_pandas
-from .words import month_range, previous_month
+from .package import DATAFRAME, is_package, open_package, public_location
+from .signoff import Basis, attach_basis
+from .sources import Source, read_span
 
 __all__ = ["DEFAULT_MINUTES", "DEFAULT_PRICE", "monthly_report", "overcharge_total"]
 
-DEFAULT_MINUTES = tolerance("0.005", "minutes_tolerance")
-DEFAULT_PRICE = tolerance("0.000001", "price_tolerance")
-_KEYED = ("did_number", "country_name", "call_type", "end_reason", "end_reason_name")
 
-
-def monthly_report(source: Source, month: str, *, today: dt.date | None = None) -> Report:
+def monthly_report(
+    source: Source, month: str, *, today: dt.date | None = None, storage_options: dict[str, Any] | None = None
+) -> Report:
     """The exact report of one month of call records, checked and compared with the month before.
 
     Args:
         source: a DataFrame from ``fetch_cdr``/``read_lake`` (the columns of
             ``nxframe.schema.COLUMNS``), or a lake: a folder path, an fsspec
             URL or a :class:`~nxframe.lake.Lake`. The month before is read
-            from the same source (its rows, or its partitions).
+            from the same source (its rows, or its partitions). Or the folder
+            of a sign-off package (``Report.signoff``): the same report is made
+            again from the rows it keeps, without the lake.
         month: ``"YYYY-MM"``. Rows dated outside it (and the month before) are ignored.
-        today: the date taken as today (default: the local date); missing
-            dates after it are reported as the future, not as a sync to run.
+        today: the date taken as today (default: the local date; for a
+            package, the day it was signed); missing dates after it are
+            reported as the future, not as a sync to run.
+        storage_options: for a lake source, passed to fsspec as given (S3:
+            ``endpoint_url``, ``key``, ``secret``...); default: the environment.
 
     Returns:
         A :class:`Report`; ``report.complete`` says whether every date of the
         month has data, ``report.empty`` whether none has.
 
     Raises:
-        InvalidInputError: a bad month, a source that is neither, a DataFrame
+        InvalidInputError: a bad month (or, for a package, another month than
+            the one it signed), a source that is neither, a DataFrame
             without the needed columns or with money as floats, a lake path
             that does not exist. All checked before any data is read.
         LakeError: a partition of the two months is unreadable.
+        SignoffError: a package whose files changed since it was signed.
     """
-    first, last = month_range(month)
-    previous = previous_month(first)
-    before_first, before_last = month_range(previous) if previous else (first, first - dt.timedelta(days=1))
-    span = read_span(source, before_first, last)
-    this = between(span.table, first, last)
-    before = between(span.table, before_first, before_last)
-    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
-    present = {day for day in span.present if first <= day <= last}
-    before_present = {day for day in span.present if before_first <= day <= before_last}
-    available = bool(before_present)
-    audit = to_audit_frame(audit_table(this, DEFAULT_MINUTES, DEFAULT_PRICE))
-    before_totals = aggregate(before, ()).to_pylist()[0]
-    keyed = label_nulls(this, _KEYED)
-    return Report(
-        month=month,
-        first=first,
-        last=last,
-        source=span.origin,
-        rows=this.num_rows,
-        ignored_rows=span.ignored + before.num_rows if not span.is_lake else 0,
-        totals=to_pandas(aggregate(this, ())),
-        by_did=to_pandas(sorted_breakdown(keyed, ("did_number",))),
-        by_country=to_pandas(sorted_breakdown(keyed, ("country_name",))),
-        by_day=_by_day(this, days, present),
-        by_call_type=to_pandas(sorted_breakdown(keyed, ("call_type",))),
-        by_end_reason=to_pandas(sorted_breakdown(keyed, ("end_reason", "end_reason_name"))),
-        audit=audit,
-        overcharge_total=overcharge_total(audit),
-        previous=previous,
-        previous_available=available,
-        previous_dates=len(before_present),
-        previous_days=(before_last - before_first).days + 1,
-        previous_calls=int(before_totals["calls"]),
-        previous_cost=before_totals["cost"],
-        changes=changes(this, before) if available else empty_changes(),
-        anomalies=anomalies(this, present, before if available else None, previous),
-        missing_dates=[day for day in days if day not in present],
-        missing_reason="no partition in the lake" if span.is_lake else "no rows in the DataFrame",
-        is_lake=span.is_lake,
-        today=dt.date.today() if today is None else today,
-    )
+    _, last, _, before_first, _ = months(month)  # a bad month is refused before the source is touched
+    if is_package(source):
+        return _from_package(source, month)
+    span = read_span(source, before_first, last, storage_options=storage_options)
+    report = Report(**assemble(span, month, today=dt.date.today() if today is None else today))
+    attach_basis(report, _basis(source, storage_options))
+    return report
 
 
-def overcharge_total(audit: pd.DataFrame) -> Decimal:
-    """The sum of the positive ``overcharge`` values (0 when none): what the account may claim back."""
-    values = pa.chunked_array([pa.array(audit["overcharge"])], pa.decimal128(18, 6))
-    positive = pc.filter(values, pc.fill_null(pc.greater(values, 0), False))
-    total = pc.sum(positive.cast(SUM), min_count=0).as_py()
-    return Decimal("0.000000") if total is None else Decimal(total)
+def _from_package(folder: object, month: str) -> Report:
+    """The signed report made again from the package's rows: the same figures, whatever the lake holds now."""
+    package = open_package(folder, parameter="source")
+    if month != package.month:
+        raise InvalidInputError(
+            f"month {month!r} is not in the sign-off package {package.folder}: it signed {package.month}; "
+            f"ask for month={package.month!r}",
+            parameter="month",
+        )
+    manifest = package.manifest
+    span = read_span(folder, months(month)[3], package.last)
+    today = dt.date.fromisoformat(manifest["today"])
+    report = Report(**assemble(span, month, today=today, ignored_rows=manifest["ignored_rows"]))
+    attach_basis(report, Basis(package.folder, package.source, manifest["query"]))
+    return report
 
 
-def _by_day(table: pa.Table, days: list[dt.date], present: set[dt.date]) -> pd.DataFrame:
-    """Measures per date for every day of the month, zeros on days without calls; ``date`` as datetime64[s]."""
-    found = {row["date"]: row for row in aggregate(table, ("date",)).to_pylist()}
-    zero = Decimal("0.000000")
-    empty = {"calls": 0, "answered": 0, "duration_seconds": 0, "billed_minutes": zero, "cost": zero}
-    rows = [{**empty, "avg_cost_per_minute": None, **found.get(day, {})} for day in days]
-    columns: dict[str, pa.Array] = {
-        "date": pa.array(days, pa.date32()).cast(pa.timestamp("s")),
-        "missing": pa.array([day not in present for day in days], pa.bool_()),
-    }
-    for name, kind in (
-        ("calls", pa.int64()),
-        ("answered", pa.int64()),
-        ("duration_seconds", pa.int64()),
-        ("billed_minutes", SUM),
-        ("cost", SUM),
-        ("avg_cost_per_minute", SUM),
-    ):
-        columns[name] = pa.array([row[name] for row in rows], kind)
-    return to_pandas(pa.table(columns))
+def _basis(source: Source, storage_options: dict[str, Any] | None = None) -> Basis:
+    """Where a report's rows came from, as a sign-off keeps it (never a credential)."""
+    if isinstance(source, pd.DataFrame):
+        return Basis(source.copy(deep=False), DATAFRAME, None)
+    lake = Lake(source, storage_options=storage_options)
+    return Basis(lake, public_location(lake.location), lake.recorded_query())

@@ -1,11 +1,13 @@
-"""Where a report's rows come from: a DataFrame or a lake, cut to dates, as one Arrow table.
+"""Where a report's rows come from: a DataFrame, a lake or a sign-off package, cut to dates, as one Arrow table.
 
 A report reads the month and the month before; the billing check reads any
 span. Both go through :func:`read_span`, which answers with the rows (Arrow,
 the columns :data:`NEEDS`, storage types) and the dates that have data. For
 a lake a date has data when it has a partition (a zero-row partition is a
 fetched day without calls); a DataFrame cannot tell "no calls" from "not
-fetched", so there a date has data when it has rows.
+fetched", so there a date has data when it has rows. A sign-off package
+(:mod:`.package`) is a source too, verified first: its rows, and the dates
+that had data when it was signed.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ import pyarrow.compute as pc
 from ..errors import InvalidInputError
 from ..lake import Lake
 from ..query import parse_date
+from ..schema import arrow_schema
 from .audit import AUDIT_NEEDS
+from .package import is_package, open_package
 from .tables import TOTALS_NEEDS, arrow_columns
 
 __all__ = ["NEEDS", "Source", "Span", "between", "dates_of", "read_span"]
@@ -66,8 +70,17 @@ class Span:
     is_lake: bool
 
 
-def read_span(source: Any, first: dt.date | None, last: dt.date | None, names: Sequence[str] = NEEDS) -> Span:
+def read_span(
+    source: Any,
+    first: dt.date | None,
+    last: dt.date | None,
+    names: Sequence[str] = NEEDS,
+    *,
+    storage_options: dict[str, Any] | None = None,
+) -> Span:
     """The rows of ``source`` dated ``first`` to ``last`` (inclusive; ``None``: open).
+
+    ``storage_options`` are for a lake source (passed to fsspec as given).
 
     Raises:
         InvalidInputError: a source that is neither a DataFrame nor a lake, a
@@ -84,16 +97,38 @@ def read_span(source: Any, first: dt.date | None, last: dt.date | None, names: S
         table = table.filter(pc.fill_null(keep, False))
         present = frozenset(pc.unique(table["date"]).to_pylist())
         return Span(table, present, f"a DataFrame of {len(source):,} rows", len(source) - table.num_rows, False)
+    if is_package(source):  # a sign-off package: its rows and the dates that had data when it was signed
+        package = open_package(source, parameter="source")
+        rows = package.rows(first, last)
+        table = pa.table({name: _text_codes(rows[name]) for name in names})
+        present = frozenset(d for d in package.present() if (first or d) <= d <= (last or d))
+        origin = f"sign-off package {package.folder} (signed {package.created_at} from {package.source})"
+        return Span(table, present, origin, 0, package.from_lake)
     if isinstance(source, (str, os.PathLike, Lake)):
-        lake = Lake(source)
-        if not lake.fs.isdir(lake.root):
+        lake = Lake(source, storage_options=storage_options)
+        if not lake.exists():
             raise InvalidInputError(f"there is no lake at {lake.location!r}; check the path, or sync the month first")
-        dates = [d for d in lake.dates() if (first is None or d >= first) and (last is None or d <= last)]
-        table = arrow_columns(lake.read(first, last), names)
+        dates, tables, tz = lake.read_dates(first, last)  # one listing: the dates present are the ones read
+        table = _lake_columns(tables, tz, names)
         return Span(table, frozenset(dates), f"lake {lake.location}", 0, True)
     raise InvalidInputError(
         f"source must be a DataFrame from fetch_cdr/read_lake or a lake path, not {type(source).__name__}"
     )
+
+
+def _lake_columns(tables: Sequence[pa.Table], tz: str | None, names: Sequence[str]) -> pa.Table:
+    """Partitions (the lake's Arrow types) as :func:`~.tables.arrow_columns` reads a frame, without pandas.
+
+    Arrow straight from the files: a 3-million-row month skips two
+    conversions through pandas (about a second each).
+    """
+    table = pa.concat_tables(tables) if tables else arrow_schema(tz).empty_table()
+    return pa.table({name: _text_codes(table[name]) for name in names})
+
+
+def _text_codes(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """Code columns as text, the way :func:`~.tables.arrow_columns` reads them from a frame."""
+    return values.cast(values.type.value_type) if pa.types.is_dictionary(values.type) else values
 
 
 def between(table: pa.Table, first: dt.date, last: dt.date) -> pa.Table:

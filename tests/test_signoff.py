@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -402,3 +403,27 @@ def test_the_demo_signs_its_month_off_and_replaces_its_own_package(tmp_path: Pat
         nxframe.verify_signoff(package)
         assert manifest(package)["source"] == str((tmp_path / "lake").absolute())
     assert sorted(p.name for p in package.parent.iterdir()) == [month]
+
+
+def test_the_readmes_sign_off_examples_run_on_the_demos_data(tmp_path: Path) -> None:
+    """The README is a contract: its 'Signing the month off' blocks run as written, after `make demo`."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Signing the month off\n", 1)[1].split("\n## ", 1)[0]
+    shell, python = re.findall(r"```(?:sh|python)\n(.*?)```", section, flags=re.DOTALL)
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    assert run("demo", "--offline", "--data", str(demo / "data")).returncode == 0
+    for name in ("sh", "python"):
+        shutil.copytree(demo, tmp_path / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NXCLOUD_")}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    result = subprocess.run(
+        ["bash", "-e", "-c", shell], cwd=tmp_path / "sh", env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    assert "0 calls added, 0 removed, 0 changed on 0 dates" in result.stdout
+    code = f"import nxframe, nxframe.demo\n{python}\nprint(len(nxframe.restatements(package)))\n"
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path / "python", env=env, capture_output=True, text=True, timeout=300
+    )
+    assert (result.returncode, result.stdout.strip()) == (0, "0"), result.stderr

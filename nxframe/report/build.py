@@ -37,8 +37,8 @@ def monthly_report(
             again from the rows it keeps, without the lake.
         month: ``"YYYY-MM"``. Rows dated outside it (and the month before) are ignored.
         today: the date taken as today (default: the local date; for a
-            package, the day it was signed); missing dates after it are
-            reported as the future, not as a sync to run.
+            package, the one the signed report took); missing dates after
+            it are reported as the future, not as a sync to run.
         storage_options: for a lake source, passed to fsspec as given (S3:
             ``endpoint_url``, ``key``, ``secret``...); default: the environment.
 
@@ -56,14 +56,14 @@ def monthly_report(
     """
     _, last, _, before_first, _ = months(month)  # a bad month is refused before the source is touched
     if is_package(source):
-        return _from_package(source, month)
+        return _from_package(source, month, today)
     span = read_span(source, before_first, last, storage_options=storage_options)
     report = Report(**assemble(span, month, today=dt.date.today() if today is None else today))
     attach_basis(report, _basis(source, storage_options))
     return report
 
 
-def _from_package(folder: object, month: str) -> Report:
+def _from_package(folder: object, month: str, today: dt.date | None) -> Report:
     """The signed report made again from the package's rows: the same figures, whatever the lake holds now."""
     package = open_package(folder, parameter="source")
     if month != package.month:
@@ -74,7 +74,7 @@ def _from_package(folder: object, month: str) -> Report:
         )
     manifest = package.manifest
     span = read_span(folder, months(month)[3], package.last)
-    today = dt.date.fromisoformat(manifest["today"])
+    today = dt.date.fromisoformat(manifest["today"]) if today is None else today
     report = Report(**assemble(span, month, today=today, ignored_rows=manifest["ignored_rows"]))
     attach_basis(report, Basis(package.folder, package.source, manifest["query"]))
     return report

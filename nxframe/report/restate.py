@@ -132,7 +132,10 @@ def _plain(table: pa.Table) -> pa.Table:
 def _same_query(package: Package, lake: Lake) -> None:
     """A lake of other filters would restate every call: refuse it, naming both."""
     if not lake.exists():
-        raise InvalidInputError(f"there is no lake at {lake.location!r}; pass source= the lake to compare with")
+        raise InvalidInputError(
+            f"there is no lake at {lake.location!r}; name the lake to compare with (source=, or --lake)",
+            parameter="source",
+        )
     recorded = lake.recorded_query()
     signed = package.manifest.get("query")
     if package.from_lake and signed is not None and recorded is not None and recorded != signed:

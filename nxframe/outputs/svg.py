@@ -66,10 +66,24 @@ def figure_svg(figure: Figure, prefix: str) -> str:
     finally:
         restore()
     svg = buffer.getvalue()
-    svg = svg[svg.index("<svg") :]
+    svg = _fit(svg[svg.index("<svg") :])
     svg = _STAND_IN.sub(lambda m: m.group(1) + escape(stand_ins.originals[int(m.group(2))]) + m.group(3), svg)
     svg = re.sub(r'\bid="', f'id="{prefix}-', svg)
     return svg.replace("url(#", f"url(#{prefix}-").replace('href="#', f'href="#{prefix}-')
+
+
+def _fit(svg: str) -> str:
+    """As wide as the page or the notebook's output, never wider than drawn; the height follows the viewBox.
+
+    JupyterLab shows SVG output as an ``<img>``: a fixed width (11 in is 1,056
+    px) would need a sideways scroll in a notebook's output area.
+    """
+    end = svg.index(">")
+    head = svg[:end]
+    width = re.search(r'\swidth="([^"]*)"', head)
+    head = re.sub(r'\s(?:width|height)="[^"]*"', "", head)
+    cap = f"max-width: {width.group(1)}; " if width else ""
+    return f'{head} width="100%" style="{cap}height: auto"' + svg[end:]
 
 
 class _StandIns:

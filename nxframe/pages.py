@@ -48,7 +48,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .decode import Page, Reply, decode_page
+from .decode import Page, Reply, ShapeMemory, decode_page
 from .errors import IncompleteDataError, ResponseError
 from .query import CdrQuery
 from .schema import arrow_schema
@@ -266,10 +266,11 @@ class _PageParser:
     number: int
     tz: str | None
     gate: threading.Semaphore | None = None
+    memory: ShapeMemory | None = None  # the transport's: what the decoder learned of this server
 
     def __call__(self, raw: bytes) -> Reply:
         with self.gate or contextlib.nullcontext():
-            return decode_page(raw, page_number=self.number, tz=self.tz)
+            return decode_page(raw, page_number=self.number, tz=self.tz, memory=self.memory)
 
 
 def fetch_page(
@@ -282,7 +283,7 @@ def fetch_page(
     decoding: threading.Semaphore | None = None,
 ) -> Page:
     """One page, with a believable ``totalRow``; ``decoding`` bounds the decodes running at once."""
-    parse = _PageParser(number, query.tz, decoding)
+    parse = _PageParser(number, query.tz, decoding, transport.shapes)
     reply = transport.call(query.body(date, number, page_size), parse, date=date, page=number)
     page = reply.page
     if page is None:  # pragma: no cover - the transport returns only code-0 replies, which hold a page

@@ -1,6 +1,6 @@
 """Page bytes -> :class:`Reply` holding a typed Arrow table; exact, never via a float.
 
-A page looks like (``api/did-cdr.md``)::
+A page looks like (the API reference's example)::
 
     {"code": 0, "message": "Request successful",
      "data": {"totalRow": 1, "pageNumber": 1, "totalPage": 1, "pageSize": 10,
@@ -8,10 +8,13 @@ A page looks like (``api/did-cdr.md``)::
 
 The package, in the order a body goes through it:
 
-- :mod:`.fast`: ``pyarrow.json`` reads every field columnar, in any shape a
-  server sends (numbers as strings, phone numbers as numbers, undocumented
-  fields, any key order, pretty-printed), helped by what :mod:`.shapes` has
-  learned of the server; when it is not sure it steps aside;
+- :mod:`.fast`: one msgspec pass reads every field into typed structs
+  (:mod:`.structs`), in any shape a server sends (numbers as strings, phone
+  numbers as numbers, undocumented fields, any key order, escapes,
+  pretty-printed), proved complete by counting, helped by what a
+  :class:`ShapeMemory` (:mod:`.shapes`) has learned of the server, with
+  undocumented fields written into ``extra`` by :mod:`.extras`; when it is
+  not sure it steps aside;
 - :mod:`.exact`: the reference decoder (text-preserving ``json.loads``,
   Arrow casts that refuse rather than round); ``nxframe.decode.exact.decode_page``
   forces it;
@@ -28,5 +31,6 @@ from __future__ import annotations
 
 from .model import Page, Reply
 from .reader import decode_page, decode_pages
+from .shapes import ShapeMemory
 
-__all__ = ["Page", "Reply", "decode_page", "decode_pages"]
+__all__ = ["Page", "Reply", "ShapeMemory", "decode_page", "decode_pages"]

@@ -26,7 +26,7 @@ from ..schema import Column
 from .finish import finish, raise_schema
 from .model import FIELD_COLUMNS, KNOWN_FIELDS, MAX_DEPTH, Page, Reply, Wire, check_envelope, short
 
-__all__ = ["decode_page", "read", "value_text"]
+__all__ = ["cast_text", "decode_page", "read", "strict_value", "value_text", "whole_codes"]
 
 #: Integers are read as whole decimals first: "64", 64, "64.0" and 6.4e1 are all 64; 64.5 is refused.
 _WHOLE = pa.decimal128(38, 0)
@@ -153,7 +153,7 @@ def _columns_from_records(records: Sequence[Mapping[str, Any]]) -> dict[str, pa.
         if c.kind in ("int", "decimal"):
             text = _cast_exact(text, c, ids)
         elif c.kind == "code":
-            text = _whole_codes(text)
+            text = whole_codes(text)
         columns[c.name] = text
     columns["extra"] = pa.array([_extra_json(record) for record in records], pa.string())
     return columns
@@ -185,19 +185,27 @@ def _text_array(values: list[Any], c: Column, ids: pa.Array) -> pa.Array:
         raise  # pragma: no cover - pyarrow refused something that is a str
 
 
-def _cast_exact(text: pa.Array, c: Column, ids: pa.Array) -> pa.Array:
-    """Cast text to the column's type; on refusal name the row. Empty text means missing."""
+def cast_text(text: pa.Array, c: Column) -> pa.Array:
+    """Text -> an ``int`` or ``decimal`` column's type; empty text means missing.
+
+    Raises:
+        pyarrow.ArrowInvalid: a value does not fit (Arrow refuses rather than rounds).
+    """
     text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-    steps = [_WHOLE, c.arrow_type()] if c.kind == "int" else [c.arrow_type()]
+    return _cast_steps(text, [_WHOLE, c.arrow_type()] if c.kind == "int" else [c.arrow_type()])
+
+
+def _cast_exact(text: pa.Array, c: Column, ids: pa.Array) -> pa.Array:
+    """Cast text to the column's type; on refusal name the row."""
     try:
-        return _cast_steps(text, steps)
+        return cast_text(text, c)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     for position, value in enumerate(text.to_pylist()):
         if value is None:
             continue
         try:
-            _cast_steps(pa.array([value], pa.string()), steps)
+            cast_text(pa.array([value], pa.string()), c)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             reason = (
                 "it does not fit decimal(18, 6) (at most 12 integer digits and 6 decimal places); "
@@ -209,7 +217,7 @@ def _cast_exact(text: pa.Array, c: Column, ids: pa.Array) -> pa.Array:
     raise AssertionError("unreachable: the column failed to cast but every value casts")  # pragma: no cover
 
 
-def _whole_codes(text: pa.Array) -> pa.Array:
+def whole_codes(text: pa.Array) -> pa.Array:
     """A code that is a whole number however sent (``1``, ``"1"``, ``1.0``) is that number; other text stays.
 
     So ``"1"`` is ``outgoing`` like ``1``, and ``"caller"`` or ``"2x"`` are kept as sent.
@@ -272,6 +280,18 @@ def value_text(raw: bytes) -> str:
         # the text already is what _dump writes for it.
         return raw.decode("utf-8")
     return _dump(_loads(raw))
+
+
+def strict_value(raw: bytes, level: int) -> Any:
+    """One JSON value found inside an object at nesting ``level`` (the envelope is 1), held to :func:`read`'s rules.
+
+    Raises:
+        ResponseError: not strict JSON (a duplicate key, NaN), or the body would be nested too deep.
+    """
+    value = _loads(raw)
+    if isinstance(value, (dict, list)) and level + _depth(value) > MAX_DEPTH:
+        raise ResponseError(f"NXCloud sent JSON nested more than {MAX_DEPTH} levels deep")
+    return value
 
 
 def _integer(value: Any) -> int | None:

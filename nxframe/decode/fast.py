@@ -1,322 +1,265 @@
-"""The fast reader: ``pyarrow.json`` reads every field columnar, whatever shape the server sends.
+"""The fast reader: one msgspec pass per body, proved complete by counting, cast by the exact decoder's code.
 
-Measured (FACTS.md, "Decoding pages that are not the documented shape"):
-``pyarrow.json`` with an explicit schema reads decimals exactly from JSON
-numbers *and* strings, and checks duplicate keys itself, but a ``string``
-field refuses a JSON number and an ``int64`` field a JSON string, and a
-Python loop over the records costs more than the parse. So the reader
-keeps every value in C and learns the server's habits (:mod:`.shapes`):
+Measured on pages shaped like a careless server (``benchmarks/untidy.py``)
+on a 2-core machine, against ``json.loads(raw, parse_float=Decimal)`` on
+the same page: ``pyarrow.json`` alone took 0.6x its time whatever the
+schema (even reading only ``id``), msgspec 0.15x to validate the page and
+0.4x to decode it into typed structs. So msgspec reads the body once:
 
-- integers and codes are read as ``decimal128(38, 0)`` (``64``, ``"64"``
-  and ``64.0`` alike, ``64.5`` refused), then cast to ``int64`` (checked);
-- a text field the server sends as a JSON number (a phone number) has
-  its numbers quoted in the body by one RE2 pass before reading;
-- undocumented fields: the body is read with ``unexpected_field_behavior="infer"``
-  after msgspec has checked it (strict JSON, no stack-deep nesting), and
-  only the records holding such fields are parsed again, by msgspec, for
-  their exact text (``extra``).
+- every value becomes a typed field (:mod:`.structs`): text as ``str`` (a
+  JSON number sent for text as ``int``, written back as its digits),
+  integers and codes as ``int`` or ``str``, money and undocumented fields
+  as their exact JSON text (``msgspec.Raw``), so Arrow casts the decimals
+  from the text as sent, with the exact decoder's own cast
+  (:func:`.exact.cast_text`), which refuses rather than rounds;
+- msgspec keeps the last of two equal keys and skips a field its struct
+  does not name. Both are caught by counting colons: outside strings a
+  ``:`` follows every key, so the body holds (counting an escaped
+  ``\\u003a`` as one) at least as many as the key/value pairs msgspec kept,
+  plus the colons inside the strings it decoded, plus those inside the raw
+  texts it kept; a duplicate or skipped pair, or an escape msgspec decoded
+  into a colon where the body has none, each only adds. Equality proves
+  nothing was dropped. When the count is over, the body's keys are read once
+  to learn its undocumented names (:mod:`.shapes`), and the body is read
+  again; if it is still over, the exact decoder reads it (and names the
+  duplicate key);
+- nested undocumented values are parsed by the exact decoder (duplicate
+  keys, depth), and ``extra`` is written as it writes it.
 
 Whatever this reader is not sure of, it does not guess: :func:`read`
 returns ``None`` and the caller asks the exact decoder, which gives the
-answer or the error. The learned shape only changes speed, never a value.
+answer or the error (so this reader never raises a user's error itself).
+What a :class:`.ShapeMemory` learned only changes speed, never a value.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import re
-from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pa_json
 
-from .exact import value_text
-from .model import FIELD_COLUMNS, KNOWN_FIELDS, MAX_DEPTH, Wire
-from .shapes import Learned, Plan, Unsure, current, learn, remember, rewrite
+from . import exact, extras
+from .model import FIELD_COLUMNS, Wire
+from .shapes import Plan, ShapeMemory, Unsure
+from .structs import DATA_FIELDS, ENVELOPE_FIELDS, UNSET, decoder, discover
 
 __all__ = ["read"]
 
-_WHOLE = pa.decimal128(38, 0)
-
-#: What the reader reads each record field as.
-_WIRE_TYPES: dict[str, pa.DataType] = {
-    "id": pa.int64(),
-    "int": _WHOLE,
-    "text": pa.string(),
-    "code": _WHOLE,
-    "time": pa.string(),
-    "decimal": pa.decimal128(18, 6),
-}
-_RECORD = pa.struct([pa.field(c.api_field or c.name, _WIRE_TYPES[c.kind]) for c in FIELD_COLUMNS])
-_DATA_FIELDS = ("totalRow", "pageNumber", "totalPage", "pageSize", "list")
-_ENVELOPE = pa.schema(
-    [
-        ("code", pa.int64()),
-        ("message", pa.string()),
-        ("data", pa.struct([*((name, pa.int64()) for name in _DATA_FIELDS[:-1]), ("list", pa.list_(_RECORD))])),
-    ]
-)
-
-#: msgspec's view of a body before an inferring read: strict JSON, not deeper than its stack allows, the records' text.
-_GuardData = msgspec.defstruct("_GuardData", [("list", list[msgspec.Raw] | None, None)])
-_Guard = msgspec.defstruct("_Guard", [("data", _GuardData | None, None)])
-_GUARD = msgspec.json.Decoder(_Guard)
-_RECORD_FIELDS = msgspec.json.Decoder(dict[str, msgspec.Raw])
-_ENCODE = msgspec.json.Encoder().encode
-_COMPACT = msgspec.json.format
-_NULL = re.compile(b"null")  # measured: searching for it with re is 1.5x faster than ``in`` on a page
-#: A key that JSON can write only one way when the text holds no ``\u`` escape.
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
-_TRIES = 2 + len(FIELD_COLUMNS)
+_ASTUPLE = msgspec.structs.astuple
+_MONEY = tuple(c for c in FIELD_COLUMNS if c.kind == "decimal")
+_NULL_RAW = msgspec.Raw(b"null")
+_NULL_TEXT = pa.scalar(None, pa.string())
+_ENVELOPE_LEVEL, _DATA_LEVEL, _RECORD_LEVEL = 1, 2, 4
+_TEXT_ERRORS = (pa.ArrowTypeError, pa.ArrowInvalid, TypeError, OverflowError)
 
 
-def read(raws: Sequence[bytes], *, use_threads: bool) -> list[Wire] | None:
-    """Every body's envelope and the code-0 pages' wire columns (one batch); ``None`` when unsure."""
-    plan = current()
-    for _ in range(_TRIES):
+def read(raw: bytes, memory: ShapeMemory) -> Wire | None:
+    """The body's envelope and wire columns; ``None`` when unsure (the exact decoder decides)."""
+    plan = memory.plan
+    for attempt in (1, 2):
         try:
-            return _read(raws, plan, use_threads)
-        except Learned as learned:
-            plan = learned.plan
-            remember(plan, used=True)  # true of the server even if this body ends with the exact decoder
+            wire, used = _read(raw, plan)
+        except _Unknown:
+            if attempt == 2:
+                return None
+            try:
+                plan = memory.learn(_names(raw, plan))
+            except Unsure:
+                return None
+            continue
         except Unsure:
             return None
-    return None  # pragma: no cover - each try learns one more field; there are only so many
+        memory.read(plan, used=used)
+        return wire
+    return None  # pragma: no cover - the loop returns
 
 
-def _lines(raws: Sequence[bytes]) -> list[bytes]:
-    lines: list[bytes] = []
-    for raw in raws:
-        line = raw.strip(b" \t\r\n")  # JSON's whitespace only
-        if not (line.startswith(b"{") and line.endswith(b"}")):
-            # The envelope is an object. Anything else is the exact decoder's to refuse; pyarrow 26's
-            # read_json with an explicit schema even crashes the process (SIGSEGV) on a body that is `null`.
-            raise Unsure
-        if not line.isascii():
-            # pyarrow.json does not validate UTF-8: a bad byte would reach a string column (and fail later,
-            # as a raw UnicodeDecodeError). The exact decoder refuses such a body with a ResponseError.
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                raise Unsure from None
-        lines.append(line)
-    return lines
+class _Unknown(Exception):  # noqa: N818 - control flow
+    """The count does not add up: a field this plan does not name, or a duplicate key."""
 
 
-def _read(raws: Sequence[bytes], plan: Plan, use_threads: bool) -> list[Wire]:
-    lines = _lines(raws)
-    guards = [_guard(line) for line in lines] if plan.infer else None
-    for position, line in enumerate(lines):
-        if b"\n" in line or b"\r" in line:
-            # pyarrow.json reads a body a line. Once msgspec has found the body strict (it refuses a raw
-            # control character inside a string), every newline in it is whitespace between tokens.
-            if guards is None:
-                _guard(line)
-            lines[position] = line.replace(b"\n", b" ").replace(b"\r", b" ")
-    source, changed = rewrite(lines, plan)
+def _read(raw: bytes, plan: Plan) -> tuple[Wire, bool]:
+    page = _page(raw, plan)
+    fields = list(zip(*map(_ASTUPLE, page.records), strict=True))
+    columns, pairs, colons, used = _columns(fields, plan.record)
+    if colons + pairs + page.colons + page.pairs != extras.colons(raw):
+        raise _Unknown
+    return Wire(0, page.message, page.total_row, page.page_number, len(page.records), columns), used or page.used
+
+
+@dataclass(frozen=True)
+class _Page:
+    """One body's envelope, its records (structs), and what its envelope adds to the count."""
+
+    message: str | None
+    total_row: int
+    page_number: int | None
+    records: list[Any]
+    pairs: int
+    colons: int
+    used: bool
+
+
+def _page(raw: bytes, plan: Plan) -> _Page:
     try:
-        table = pa_json.read_json(
-            source,
-            # A block must hold a whole body; 1 MiB blocks give the threads a few pages each.
-            read_options=pa_json.ReadOptions(
-                use_threads=use_threads, block_size=max(max(len(line) for line in lines) + 1, 1 << 20)
-            ),
-            parse_options=pa_json.ParseOptions(
-                explicit_schema=_ENVELOPE,
-                unexpected_field_behavior="infer" if plan.infer else "error",
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise learn(plan, str(exc)) from None
-    if table.num_rows != len(lines):
-        raise Unsure
-    unknown = _check_inferred(table.schema, plan) if plan.infer else ()
-    remember(plan, used=changed or bool(unknown))
-    return _wires(table, guards, unknown, lines)
-
-
-def _guard(line: bytes) -> list[msgspec.Raw]:
-    try:
-        guard: Any = _GUARD.decode(line)
+        envelope = decoder(plan).decode(raw)
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         raise Unsure from None
-    return [] if guard.data is None or guard.data.list is None else guard.data.list
-
-
-def _check_inferred(schema: pa.Schema, plan: Plan) -> tuple[str, ...]:
-    """The records' undocumented fields; ``Unsure`` if an inferred part is too deep or could have been rewritten."""
-    envelope = pa.struct(list(schema))
-    if _depth(envelope) > MAX_DEPTH:
+    data = envelope.data
+    if envelope.code is UNSET or envelope.code != 0 or data is None or data is UNSET:
+        raise Unsure  # an error body (small, rare) or no data: the exact decoder's
+    if data.list is None or data.list is UNSET or data.totalRow is UNSET:
         raise Unsure
-    rewritten = plan.quoted
-    inferred: list[pa.Field] = [f for f in schema if f.name not in ("code", "message", "data")]
-    data = schema.field("data").type
-    inferred += [data.field(i) for i in range(data.num_fields) if data.field(i).name not in _DATA_FIELDS]
-    record = data.field("list").type.value_type
-    unknown = [record.field(i) for i in range(record.num_fields) if record.field(i).name not in KNOWN_FIELDS]
-    for f in inferred + unknown:
-        for name in [f.name, *_names(f.type)]:
-            if name in rewritten or any(name.endswith('"' + field) for field in rewritten):
-                raise Unsure  # a key the rewrite may have touched (nested, or ending like a field's name)
-    return tuple(f.name for f in unknown)
+    message = None if envelope.message is UNSET else envelope.message
+    pairs = colons = 0
+    used = False
+    for struct, documented, learned, level in (
+        (envelope, len(ENVELOPE_FIELDS), plan.envelope, _ENVELOPE_LEVEL),
+        (data, len(DATA_FIELDS), plan.data, _DATA_LEVEL),
+    ):
+        values = _ASTUPLE(struct)
+        pairs += len(values) - values.count(UNSET)
+        for value in values[:documented]:
+            if value.__class__ is msgspec.Raw:  # totalPage, pageSize: read for the count, not used
+                extras.strict(value, level)
+                colons += extras.colons(bytes(value))
+        for name, value in zip(learned, values[documented:], strict=True):
+            if value is not UNSET:
+                extras.strict(value, level)
+                colons += name.count(":") + extras.colons(bytes(value))
+                used = True
+    if message is not None:
+        colons += message.count(":")
+    page_number = None if data.pageNumber is UNSET else data.pageNumber
+    return _Page(message, data.totalRow, page_number, data.list, pairs, colons, used)
 
 
-def _depth(type_: pa.DataType) -> int:
-    if pa.types.is_struct(type_):
-        return 1 + max((_depth(type_.field(i).type) for i in range(type_.num_fields)), default=0)
-    if pa.types.is_list(type_):
-        return 1 + _depth(type_.value_type)
-    return 0
+def _names(raw: bytes, plan: Plan) -> Plan:
+    """The undocumented names the body uses, added to ``plan``; ``Unsure`` if it adds none."""
+    try:
+        learned = plan.merge(discover(raw))
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        raise Unsure from None
+    if learned == plan:
+        raise Unsure  # the count is off for another reason (a duplicate key): the exact decoder says which
+    return learned
 
 
-def _names(type_: pa.DataType) -> list[str]:
-    if pa.types.is_struct(type_):
-        fields = [type_.field(i) for i in range(type_.num_fields)]
-        return [f.name for f in fields] + [name for f in fields for name in _names(f.type)]
-    if pa.types.is_list(type_):
-        return _names(type_.value_type)
-    return []
+# -- records -> wire columns ------------------------------------------------------------------
 
 
-def _wires(
-    table: pa.Table, guards: list[list[msgspec.Raw]] | None, unknown: tuple[str, ...], lines: list[bytes]
-) -> list[Wire]:
-    codes = table.column("code").to_pylist()
-    if None in codes:
-        raise Unsure
-    messages = table.column("message").to_pylist()
-    ok = [code == 0 for code in codes]
-    if not any(ok):
-        return [Wire(code, message) for code, message in zip(codes, messages, strict=True)]
-    data = table.column("data").combine_chunks()
-    if not all(ok):
-        data = data.filter(pa.array(ok))
-    records = pc.struct_field(data, "list")
-    total_rows = pc.struct_field(data, "totalRow").to_pylist()
-    numbers = pc.struct_field(data, "pageNumber").to_pylist()
-    if data.null_count or records.null_count or None in total_rows:
-        raise Unsure
-    flat = records.flatten()
-    columns = _columns(flat)
-    sizes = pc.list_value_length(records).to_pylist()
-    if unknown:
-        assert guards is not None
-        held = [guard for guard, good in zip(guards, ok, strict=True) if good]
-        if [len(guard) for guard in held] != sizes:
-            raise Unsure
-        texts = held[0] if len(held) == 1 else [raw for guard in held for raw in guard]
-        null_pages = _null_pages(flat, unknown, [line for line, good in zip(lines, ok, strict=True) if good], sizes)
-        maybe = (
-            [null for null, size in zip(null_pages, sizes, strict=True) for _ in range(size)]
-            if any(null_pages)
-            else None
-        )
-        columns["extra"] = _extras(flat, unknown, texts, maybe)
-    pages = iter(zip(total_rows, numbers, sizes, strict=True))
-    wires: list[Wire] = []
-    for code, message, good in zip(codes, messages, ok, strict=True):
-        if good:
-            total, number, size = next(pages)
-            wires.append(Wire(0, message, total, number, size, columns))
-        else:
-            wires.append(Wire(code, message))
-    return wires
-
-
-def _columns(flat: pa.StructArray) -> dict[str, pa.Array]:
+def _columns(fields: list[tuple[Any, ...]], learned: tuple[str, ...]) -> tuple[dict[str, pa.Array], int, int, bool]:
+    """Wire columns, the key/value pairs they held, the colons inside their texts, whether a learned name was used."""
+    if not fields:
+        return _empty(), 0, 0, False
+    n = len(fields[0])
     columns: dict[str, pa.Array] = {}
-    for c in FIELD_COLUMNS:
-        array = flat.field(c.api_field)
-        try:
-            if c.kind == "decimal":
-                array.validate(full=True)  # pyarrow.json does not check total precision: 1234567890123456.5 gets in
-            elif c.kind in ("int", "code"):
-                array = array.cast(pa.int64())  # checked: a whole number too big for int64 is refused
-        except pa.ArrowInvalid:
-            raise Unsure from None
+    pairs = 0
+    texts: list[pa.Array] = []
+    money: list[tuple[Any, ...]] = []
+    for c, values in zip(FIELD_COLUMNS, fields, strict=False):
+        if c.kind == "decimal":
+            money.append(values)
+            continue
+        if c.kind == "id":
+            array, present = _ids(values), n
+        elif c.kind in ("int", "code"):
+            array, present = _whole(values, c)
+        else:
+            array, present = _text(values)
+        pairs += present
+        if pa.types.is_string(array.type):
+            texts.append(array)
         columns[c.name] = array
-    if columns["id"].null_count:
-        raise Unsure
-    columns["extra"] = pa.nulls(len(flat), pa.string())
-    return columns
+    money_columns, present = _money(money, n)
+    pairs += present
+    columns.update(zip((c.name for c in _MONEY), money_columns, strict=True))
+    extra, present, colons = extras.extra_column(learned, fields[len(FIELD_COLUMNS) :]) if learned else (None, 0, 0)
+    pairs += present
+    colons += sum(extras.text_colons(array) for array in texts)
+    columns["extra"] = pa.nulls(n, pa.string()) if extra is None else extra
+    return columns, pairs, colons, bool(present)
 
 
-def _null_pages(flat: pa.StructArray, unknown: tuple[str, ...], lines: list[bytes], sizes: list[int]) -> list[bool]:
-    """Per page: may one of its records hold an undocumented field as ``null``?
+def _empty() -> dict[str, pa.Array]:
+    wire = {c.name: c.arrow_type() if c.kind in ("id", "int", "decimal") else pa.string() for c in FIELD_COLUMNS}
+    return {name: pa.array([], type_) for name, type_ in wire.items()} | {"extra": pa.array([], pa.string())}
 
-    Arrow reads ``"x": null`` and no ``x`` alike, so such records must be
-    parsed again. A page can hold one only if some key ``"x"`` occurs in its
-    text more often than ``x`` has a value there: every record holding the key
-    writes it (extra occurrences, in nested objects or strings, only make the
-    answer "maybe"). That holds when a key cannot be spelt another way: plain
-    names, and no ``\\u`` escape in the page; otherwise "maybe".
+
+def _ids(values: tuple[Any, ...]) -> pa.Array:
+    try:
+        return pa.array(values, pa.int64())
+    except _TEXT_ERRORS:  # beyond int64: the exact decoder names the row
+        raise Unsure from None
+
+
+def _plain(values: tuple[Any, ...]) -> tuple[list[Any], int]:
+    """The values as text (a JSON number as its digits), missing as ``None``, and how many were present."""
+    if 0 in values:
+        raise Unsure  # ``-0`` and ``0`` both decode to 0; only the exact decoder kept the text
+    text = [None if v is UNSET else str(v) if v.__class__ is int else v for v in values]
+    return text, len(values) - values.count(UNSET)
+
+
+def _text(values: tuple[Any, ...]) -> tuple[pa.Array, int]:
+    try:
+        return pa.array(values, pa.string()), len(values)
+    except _TEXT_ERRORS:  # a number sent for text, or a field some records leave out
+        pass
+    text, present = _plain(values)
+    return pa.array(text, pa.string()), present
+
+
+def _whole(values: tuple[Any, ...], c: Any) -> tuple[pa.Array, int]:
+    """An integer or code column: ``int64`` when every value is a JSON integer, else cast from text as exact does."""
+    try:
+        return pa.array(values, pa.int64()), len(values)
+    except _TEXT_ERRORS:  # text ("64"), a field some records leave out, or beyond int64
+        pass
+    present = len(values) - values.count(UNSET)
+    text = pa.array([None if v is UNSET else str(v) if v.__class__ is int else v for v in values], pa.string())
+    if c.kind == "code":
+        return exact.whole_codes(text), present
+    try:
+        return exact.cast_text(text, c), present
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise Unsure from None
+
+
+def _money(columns: list[tuple[Any, ...]], n: int) -> tuple[list[pa.Array], int]:
+    """The money columns cast from their JSON text as sent, by the exact decoder's cast.
+
+    In the joined texts a JSON ``null`` becomes empty (missing, as ``""``
+    is), and quotes are dropped: a JSON string without an escape is then
+    its content, and anything else (an escape, ``true``, an object, the
+    string ``"null"``) is text Arrow refuses to cast, so the exact decoder
+    reads the body and names the row.
     """
-    nulls = [_NULL.search(line) is not None for line in lines]
-    if not any(nulls):
-        return nulls
-    if not all(_PLAIN_NAME.fullmatch(name) for name in unknown):
-        return nulls
-    ends = np.cumsum(sizes)
-    starts = ends - np.asarray(sizes, dtype=ends.dtype)
-    counts = {}  # per name, per page: the records where it has a value
-    for name in unknown:
-        seen = np.concatenate([[0], np.cumsum(flat.field(name).is_valid().to_numpy(zero_copy_only=False))])
-        counts[name] = (seen[ends] - seen[starts]).tolist()
-    return [
-        null and (b"\\u" in line or any(line.count(b'"%s"' % name.encode()) != counts[name][page] for name in unknown))
-        for page, (null, line) in enumerate(zip(nulls, lines, strict=True))
-    ]
-
-
-def _extras(
-    flat: pa.StructArray, unknown: tuple[str, ...], texts: list[msgspec.Raw], maybe_null: list[bool] | None
-) -> pa.Array:
-    """``extra`` for the records that hold an undocumented field, each parsed again for its exact text.
-
-    A record is looked at when one of those fields has a value, or when its
-    page may hold one as ``null`` (:func:`_null_pages`) and it holds a ``null``.
-    """
-    present = pc.is_valid(flat.field(unknown[0]))
-    for name in unknown[1:]:
-        present = pc.or_(present, pc.is_valid(flat.field(name)))
-    chosen: list[int] = pc.indices_nonzero(present).to_pylist()
-    if maybe_null is not None:
-        flags = present.to_pylist()
-        chosen = [
-            position
-            for position, raw in enumerate(texts)
-            if flags[position] or (maybe_null[position] and b"null" in bytes(raw))
-        ]
-    extras: list[str | None] = [None] * len(flat)
-    for position in chosen:
+    values = columns[0] + columns[1] + columns[2] if len(columns) == 3 else sum(columns, ())
+    present = len(values)
+    try:
+        joined = b"\n".join(values)
+    except TypeError:  # a field some records leave out
+        present -= values.count(UNSET)
+        joined = b"\n".join([_NULL_RAW if v is UNSET else v for v in values])
+    joined = b"\n" + joined + b"\n"
+    if b"null" in joined:
+        joined = joined.replace(b"\nnull\n", b"\n\n").replace(b"\nnull\n", b"\n\n")  # twice: they may touch
+    if b'"' in joined:
+        joined = joined.replace(b'"', b"")
+    try:
+        texts = pc.split_pattern(pa.array([joined[1:-1]], pa.string()), "\n")[0].values
+    except pa.ArrowInvalid:  # not UTF-8
+        raise Unsure from None
+    if len(texts) != len(values):
+        raise Unsure  # a newline inside a value (an object): the exact decoder's
+    arrays = []
+    for index, c in enumerate(_MONEY):
         try:
-            fields = _RECORD_FIELDS.decode(texts[position])
-        except (msgspec.DecodeError, RecursionError):  # pragma: no cover - the guard read it already
-            raise Unsure from None
-        extras[position] = _extra_text(fields)
-    return pa.array(extras, pa.string())
-
-
-def _extra_text(fields: dict[str, msgspec.Raw]) -> str | None:
-    """The record's undocumented fields as the exact decoder writes them (``None`` when it has none)."""
-    keys = fields.keys() - KNOWN_FIELDS
-    if not keys:
-        return None
-    unknown = {key: value for key, value in fields.items() if key in keys}
-    text = _ENCODE(unknown)
-    if b"\\" not in text:
-        # No escape anywhere: msgspec wrote each key as json.dumps does, each value is its text as sent,
-        # and compacting keeps every number's and string's text: what the exact decoder writes.
-        return _COMPACT(text, indent=-1).decode("utf-8")
-    return "{" + ",".join(f"{_key_text(key)}:{value_text(bytes(value))}" for key, value in unknown.items()) + "}"
-
-
-@functools.lru_cache(maxsize=4096)
-def _key_text(key: str) -> str:
-    """A key as ``extra`` writes it (what the exact decoder's ``json.dumps`` writes), cached: keys repeat."""
-    return json.dumps(key, ensure_ascii=False)
+            arrays.append(exact.cast_text(texts.slice(index * n, n), c))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise Unsure from None  # not a number, or it does not fit: the exact decoder names the row
+    return arrays, present

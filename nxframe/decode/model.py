@@ -66,10 +66,10 @@ class Reply:
 
 @dataclass(frozen=True)
 class Wire:
-    """One body's envelope as a decoder read it, and for code 0 how many records it holds.
+    """One body's envelope as a decoder read it, and for code 0 its records' columns.
 
-    ``columns`` (wire types: text, integers, decimals) belongs to the batch
-    the body was read in; ``rows`` says how many of its rows are this body's.
+    ``columns`` hold the wire types (text, integers or code text, decimals)
+    that :func:`.finish.finish` turns into the table's; ``rows`` counts them.
     """
 
     code: int

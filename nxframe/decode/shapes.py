@@ -1,142 +1,118 @@
-"""What the fast reader has learned about the server's shape, and the one body rewrite it implies.
+"""What the fast reader has learned of one server: the names of the undocumented fields it sends.
 
-A server that sends a phone number as a JSON number does so on every page,
-so the first page it happens on teaches the reader (``pyarrow.json`` names
-the field: "Column(/data/list/[]/callNumber) changed from string to
-number"), and later pages are read knowing it. What is learned only
-decides how a body is read, never what comes out: a rewrite keeps the
-value's text exactly (a number's digits become the same digits in quotes),
-and anything it cannot prove harmless makes the reader step aside
-(:class:`Unsure`). When a learned habit is not seen for a while the reader
-forgets it, so a tidy server is read the cheapest way again.
+The fast reader (:mod:`.fast`) decodes a body with msgspec into structs
+whose fields are the documented ones, plus any undocumented name it has
+learned. A field it does not know is skipped by msgspec, and the body's
+count of ``:`` then does not add up (:mod:`.fast` explains the count), so
+the reader reads the body's keys once, learns the new names, and reads it
+again. A server that sends ``taskId`` on every page teaches it on the
+first page; later pages are read in one pass.
 
-The rewrite is one RE2 pass (``pyarrow.compute``, outside the GIL) per
-habit, matching only a key that follows ``{`` or ``,``: inside a JSON
-string a quote is always escaped, so the match is a real key; a key of that
-name nested inside an undocumented object is caught afterwards from the
-inferred schema.
+What is learned only decides how a body is read, never what comes out: a
+learned name is read as its exact text (``msgspec.Raw``), and a body the
+count does not prove is handed to the exact decoder. A habit not seen for
+:data:`IDLE_LIMIT` reads is forgotten, so a tidy server is read the
+cheapest way again.
+
+A :class:`ShapeMemory` belongs to whoever talks to one server: each
+``Client``'s transport holds its own, so two clients of servers with
+different habits neither slow nor confuse each other.
 """
 
 from __future__ import annotations
 
-import itertools
-import re
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-import pyarrow as pa
-import pyarrow.compute as pc
+__all__ = ["IDLE_LIMIT", "MAX_NAMES", "Plan", "ShapeMemory", "Unsure"]
 
-from .model import FIELD_COLUMNS
-
-__all__ = ["Learned", "Plan", "Unsure", "current", "forget", "learn", "remember", "rewrite"]
-
-_TEXT = frozenset(c.api_field for c in FIELD_COLUMNS if c.kind == "text" and c.api_field)
-_CHANGED = re.compile(r"Column\(/data/list/\[\]/([A-Za-z]+)\) changed from (\w+) to (\w+)")
-_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?"
-#: Reads under a learned habit that did not need it, before the habit is forgotten.
+#: Reads under learned names that did not need them, before the names are forgotten.
 IDLE_LIMIT = 64
+#: Undocumented names kept per level; a server sending more is read by the exact decoder.
+MAX_NAMES = 32
 
 
 @dataclass(frozen=True)
 class Plan:
-    """How to read a body.
+    """The undocumented field names to read, per level of the body, in the order first seen.
 
     Attributes:
-        quoted: text fields the server sends as JSON numbers: their numbers are quoted first.
-        infer: the server sends undocumented fields: read them too (and check the body first).
+        record: fields of a call record (they go to ``extra``).
+        data: fields of ``data`` besides the documented ones (read and checked, then dropped).
+        envelope: top-level fields besides ``code``, ``message``, ``data`` (read and checked, then dropped).
     """
 
-    quoted: frozenset[str] = frozenset()
-    infer: bool = False
+    record: tuple[str, ...] = ()
+    data: tuple[str, ...] = ()
+    envelope: tuple[str, ...] = ()
 
     def merge(self, other: Plan) -> Plan:
-        return Plan(self.quoted | other.quoted, self.infer or other.infer)
+        """The names of both, each level at most :data:`MAX_NAMES` long; ``self`` when nothing is new."""
+        merged = Plan(
+            *(
+                mine + tuple(name for name in theirs if name not in mine)
+                for mine, theirs in (
+                    (self.record, other.record),
+                    (self.data, other.data),
+                    (self.envelope, other.envelope),
+                )
+            )
+        )
+        if max(len(merged.record), len(merged.data), len(merged.envelope)) > MAX_NAMES:
+            raise Unsure
+        return self if merged == self else merged
 
 
 class Unsure(Exception):  # noqa: N818 - control flow, not an error a user sees
     """The fast reader will not guess: the exact decoder decides."""
 
 
-class Learned(Exception):  # noqa: N818 - control flow, not an error a user sees
-    """A read failed in a way that names a habit; read again with :attr:`plan`."""
+class ShapeMemory:
+    """The learned :class:`Plan` of one server; safe to share between the threads that decode its pages.
 
-    def __init__(self, plan: Plan) -> None:
-        super().__init__(plan)
-        self.plan = plan
-
-
-_lock = threading.Lock()
-_plan = Plan()
-_idle = 0
-
-
-def current() -> Plan:
-    """The habits learned so far in this process."""
-    return _plan
-
-
-def forget() -> None:
-    """Back to the documented shape (what a new process starts with)."""
-    global _plan, _idle
-    with _lock:
-        _plan, _idle = Plan(), 0
-
-
-def remember(plan: Plan, *, used: bool) -> None:
-    """Keep what a successful read needed; forget habits unused for :data:`IDLE_LIMIT` reads."""
-    global _plan, _idle
-    with _lock:
-        if plan != _plan:
-            _plan = _plan.merge(plan)
-        if used or _plan == Plan():
-            _idle = 0
-            return
-        _idle += 1
-        if _idle >= IDLE_LIMIT:
-            _plan, _idle = Plan(), 0
-
-
-def learn(plan: Plan, message: str) -> Exception:
-    """What a ``pyarrow.json`` error teaches: a :class:`Learned` plan, or :class:`Unsure`."""
-    changed = _CHANGED.search(message)
-    if changed:
-        name, was, now = changed.groups()
-        if name in _TEXT and (was, now) == ("string", "number") and name not in plan.quoted:
-            return Learned(replace(plan, quoted=plan.quoted | {name}))
-    elif "unexpected field" in message and not plan.infer:
-        return Learned(replace(plan, infer=True))
-    return Unsure()
-
-
-def _pattern(plan: Plan) -> tuple[str, str]:
-    """The RE2 pattern and replacement that quote the numbers of the plan's text fields.
-
-    It starts with the literal key (RE2 is several times faster so than
-    with a ``[{,]`` before it); a key that only ends like a field name
-    (``"x\\"callNumber"``) is caught from the inferred schema afterwards.
+    Attributes:
+        lessons: how many times a body taught it new names (each time, that body was read twice).
     """
-    names = "|".join(sorted(plan.quoted))
-    return f'("(?:{names})":\\s*)({_NUMBER})', r'\1"\2"'
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._plan = Plan()
+        self._idle = 0
+        self.lessons = 0
 
-def rewrite(lines: list[bytes], plan: Plan) -> tuple[pa.BufferReader, bool]:
-    """The bodies, one a line, as the plan reads them, and whether the rewrite changed anything.
+    @property
+    def plan(self) -> Plan:
+        """The names learned so far (a new memory knows only the documented shape)."""
+        return self._plan
 
-    RE2 runs on an array with one element per body (a zero-copy view of the
-    joined bytes): measured 2.5x faster than on one element holding them all.
-    """
-    body = lines[0] if len(lines) == 1 else b"\n".join(lines)
-    if not plan.quoted:
-        return pa.BufferReader(body), False
-    pattern, replacement = _pattern(plan)
-    ends = list(itertools.accumulate(len(line) + 1 for line in lines))
-    ends[-1] = len(body)
-    offsets = pa.array([0, *ends], pa.int32()).buffers()[1]
-    array = pa.Array.from_buffers(pa.binary(), len(lines), [None, offsets, pa.py_buffer(body)])
-    out = pc.replace_substring_regex(array, pattern=pattern, replacement=replacement)
-    bounds = pa.Array.from_buffers(pa.int32(), len(out) + 1, [None, out.buffers()[1]], offset=out.offset)
-    start, end = bounds[0].as_py(), bounds[-1].as_py()
-    buffer = out.buffers()[2].slice(start, end - start)
-    size = end - start
-    return pa.BufferReader(buffer), size != len(body)
+    def learn(self, plan: Plan) -> Plan:
+        """Add ``plan``'s names to what is known; returns the plan to read with from now on.
+
+        Raises:
+            Unsure: more undocumented names than :data:`MAX_NAMES` at one level.
+        """
+        with self._lock:
+            merged = self._plan.merge(plan)
+            if merged != self._plan:
+                self._plan = merged
+                self.lessons += 1
+            self._idle = 0
+            return self._plan
+
+    def read(self, plan: Plan, *, used: bool) -> None:
+        """A body was read with ``plan``; forget the names after :data:`IDLE_LIMIT` reads that held none."""
+        with self._lock:
+            if used or plan != self._plan or self._plan == Plan():
+                self._idle = 0 if used else self._idle
+                return
+            self._idle += 1
+            if self._idle >= IDLE_LIMIT:
+                self._plan, self._idle = Plan(), 0
+
+    def forget(self) -> None:
+        """Back to the documented shape."""
+        with self._lock:
+            self._plan, self._idle = Plan(), 0
+
+    def __repr__(self) -> str:
+        return f"ShapeMemory({self._plan})"

@@ -39,7 +39,7 @@ import urllib3
 
 from .._version import __version__
 from ..config import ClientSettings
-from ..decode import Reply
+from ..decode import Reply, ShapeMemory
 from ..errors import ResponseError, ServerError
 from ..redaction import request_summary
 from ..signing import sign
@@ -106,6 +106,7 @@ class Transport:
         self.clock_offset = 0.0
         self.retries: Counter[str] = Counter()
         self.requests_sent = 0
+        self.shapes = ShapeMemory()  # what the page decoder learns of this server's shape: this client's alone
         self._lock = threading.Lock()
         self._limiter = _RateLimiter(settings.max_rps)
         # Requests on the wire at once. Held from sending to the body's last byte, not while the

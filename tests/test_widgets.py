@@ -426,3 +426,15 @@ def test_svg_shows_a_figure_of_your_own_with_its_labels_as_text() -> None:
     assert {"泰国", "ประเทศไทย", "日本", "国家 cost"} <= set(drawn)
     assert [t.get_text() for t in axes.get_yticklabels()] == ["泰国", "ประเทศไทย", "日本"]  # the figure is as it was
     assert axes.get_title() == "国家 cost"
+
+
+def test_a_hostile_server_message_is_one_short_escaped_status_line(sim: Simulator, client: nxframe.Client) -> None:
+    """#20: an ANSI escape and 200 KB from the server: shown as ``\\x1b``, the server's part cut to 300 characters."""
+    sim.faults.add("code_1005", times=None, message="\x1b[31mred\x00" + "A" * 200_000)
+    explorer = CdrExplorer(client)
+    assert _fetch(explorer, DAY) is None
+
+    status = explorer.status_text
+    assert status.startswith("✗ AuthError: NXCloud denied permission") and "\\x1b[31mred\\x00AAA" in status
+    assert "\x1b" not in explorer.status.value and "\x00" not in explorer.status.value
+    assert "A" * 300 not in status and len(status) < 1_100

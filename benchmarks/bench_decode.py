@@ -1,16 +1,22 @@
 """How fast do page bytes become the typed DataFrame, against the naive exact client?
 
-Input: 100 pages of 999 rows; once a day of the documented shape, as the
-simulator serves it (``CallGenerator(seed, quirks=False)``), and once a
-mixed-shape day written by ``benchmarks/mixed.py`` (every page carries every
-deviation: numbers as strings, phone numbers as numbers, undocumented and
-nested fields, codes as strings, any key order, 16-digit money; every tenth
-page pretty-printed).
+Input: 100 pages of 999 rows; a day of the documented shape, as the
+simulator serves it (``CallGenerator(seed, quirks=False)``); a mixed-shape
+day written by ``benchmarks/mixed.py`` (every page carries every deviation:
+numbers as strings, phone numbers as numbers, undocumented and nested
+fields, codes as strings, any key order, 16-digit money; every tenth page
+pretty-printed); and an untidy day written by ``benchmarks/untidy.py``
+(every record in its own key order, escaped Chinese/Japanese/Thai/Vietnamese
+names, money as 2-6 place number text or strings, phone numbers as numbers,
+undocumented fields, empty/null/missing end times).
 
 Paths measured:
-- single page: ``decode_page`` on each page (what the fetch workers do), then ``to_frame``;
-- batched: ``decode_pages`` on all pages in one ``pyarrow.json`` call, one thread / several threads;
-- exact reference (mixed day only): ``nxframe.decode.exact.decode_page`` on each page, for scale.
+- single page: ``decode_page`` on each page with one ``ShapeMemory`` (what a
+  client's fetch workers do), then ``to_frame``;
+- exact reference (mixed day only): ``nxframe.decode.exact.decode_page`` on each page, for scale;
+- on the untidy day, ``decode_page`` alone against ``json.loads(raw,
+  parse_float=Decimal)`` alone on the same pages: the standard library
+  merely parsing them, a second baseline.
 
 Before any figure: every path returns the same DataFrame as the naive
 client, and every money cell equals its JSON text.
@@ -20,8 +26,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 
 import pandas as pd
 from common import (
@@ -32,20 +40,22 @@ from common import (
     check_same,
     day_pages,
     interleaved,
+    interleaved_times,
     nxframe_frame,
     rate,
+    ratio_spread,
     render,
 )
 from mixed import MIXED_DATE, mixed_pages
 from naive import naive_frame
+from untidy import UNTIDY_DATE, escaped_share, untidy_pages
 
-from nxframe.decode import decode_page, decode_pages, exact
+from nxframe.decode import ShapeMemory, decode_page, exact
 
 QUESTION = "decode"
 SINGLE_TARGET = 3.0
-BATCHED_TARGET = 4.0
-#: The documented shape before the mixed-shape work (same machine, median of 5): single 5.05x, threads 10.09x.
-MIXED_TARGET = 4.0
+#: decode_page alone against json.loads(raw, parse_float=Decimal) alone, on the untidy day (issue #24).
+PARSE_TARGET = 2.0
 
 
 def documented_rows(quick: bool) -> int:
@@ -54,11 +64,12 @@ def documented_rows(quick: bool) -> int:
 
 
 def paths(date: dt.date, bodies: list[bytes], *, reference: bool) -> dict[str, Callable[[], pd.DataFrame]]:
+    memory = ShapeMemory()  # one client's: what it learns of the server on the first page serves the others
     runs: dict[str, Callable[[], pd.DataFrame]] = {
         "naive": lambda: naive_frame(bodies, date),
-        "single": lambda: nxframe_frame(date, [decode_page(b, page_number=i + 1) for i, b in enumerate(bodies)]),
-        "batched": lambda: nxframe_frame(date, decode_pages(bodies, use_threads=False)),
-        "threaded": lambda: nxframe_frame(date, decode_pages(bodies, use_threads=True)),
+        "single": lambda: nxframe_frame(
+            date, [decode_page(b, page_number=i + 1, memory=memory) for i, b in enumerate(bodies)]
+        ),
     }
     if reference:
         runs["exact"] = lambda: nxframe_frame(
@@ -67,12 +78,10 @@ def paths(date: dt.date, bodies: list[bytes], *, reference: bool) -> dict[str, C
     return runs
 
 
-#: (path, label, target for the documented shape, target for the mixed shape)
+#: (path, label, target for the documented shape)
 LINES = (
-    ("single", "single page: decode_page each, to_frame", SINGLE_TARGET, None),
-    ("batched", "batched: decode_pages, 1 thread", None, None),
-    ("threaded", "batched: decode_pages, threads", BATCHED_TARGET, MIXED_TARGET),
-    ("exact", "exact reference decoder, page by page", None, None),
+    ("single", "single page: decode_page each, to_frame", SINGLE_TARGET),
+    ("exact", "exact reference decoder, page by page", None),
 )
 
 
@@ -85,17 +94,17 @@ def run(quick: bool = False) -> list[Measure]:
             day_pages(documented_rows(quick), quirks=False, date=DOCUMENTED_DATE)[:pages],
         ),
         "mixed shape": (MIXED_DATE, mixed_pages(pages * PAGE_SIZE)),
+        "untidy shape": (UNTIDY_DATE, untidy_pages(pages * PAGE_SIZE)),
     }
     measures = []
     for day, (date, bodies) in days.items():
-        mixed = day == "mixed shape"
-        runs = paths(date, bodies, reference=mixed)
+        runs = paths(date, bodies, reference=day == "mixed shape")
         frames = {name: run() for name, run in runs.items()}
         for name in runs:
             if name != "naive":
                 check_same(frames[name], frames["naive"], f"decode {day}, {name} path")
         long_values = check_exact(frames["single"], bodies, f"decode {day}")
-        if mixed and not long_values:
+        if day == "mixed shape" and not long_values:
             raise SystemExit("the mixed day has no 16-digit money value; the exactness check proves too little")
         rows = len(frames["naive"])
         print(
@@ -103,10 +112,10 @@ def run(quick: bool = False) -> list[Measure]:
         )
         seconds = interleaved(runs, repeats)
         naive = rate(rows, seconds["naive"])
-        for name, label, documented_target, mixed_target in LINES:
+        for name, label, documented_target in LINES:
             if name not in seconds:
                 continue
-            target = mixed_target if mixed else documented_target
+            target = documented_target if day == "documented shape" else None
             ratio = seconds["naive"] / seconds[name]
             measures.append(
                 Measure(
@@ -119,7 +128,36 @@ def run(quick: bool = False) -> list[Measure]:
                     None if target is None else ratio >= target,
                 )
             )
+        if day == "untidy shape":
+            measures.append(parse_baseline(bodies, repeats))
     return measures
+
+
+def parse_baseline(bodies: list[bytes], repeats: int) -> Measure:
+    """``decode_page`` alone (one client's memory, warm) against ``json.loads(parse_float=Decimal)`` alone."""
+    memory = ShapeMemory()
+    for number, body in enumerate(bodies, 1):
+        decode_page(body, page_number=number, memory=memory)
+    times = interleaved_times(
+        {
+            "json": lambda: [json.loads(body, parse_float=Decimal) for body in bodies],
+            "decode": lambda: [decode_page(b, page_number=n, memory=memory) for n, b in enumerate(bodies, 1)],
+        },
+        repeats * 2,  # cheap: twice the runs for a steadier median
+    )
+    ratio, low, high = ratio_spread(times["json"], times["decode"])
+    rows = len(bodies) * PAGE_SIZE
+    print(f"  decode untidy shape: {escaped_share(bodies):.0%} of its string values hold a \\u escape", file=sys.stderr)
+    return Measure(
+        QUESTION,
+        f"untidy shape, {len(bodies)} x {PAGE_SIZE} rows; decode_page alone vs json.loads(parse_float=Decimal) alone "
+        f"(ratio range {low:.2f}-{high:.2f}x)",
+        rate(rows, sorted(times["decode"])[len(times["decode"]) // 2]),
+        rate(rows, sorted(times["json"])[len(times["json"]) // 2]),
+        ratio,
+        f">= {PARSE_TARGET:g}x",
+        ratio >= PARSE_TARGET,
+    )
 
 
 def main() -> None:

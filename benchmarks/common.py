@@ -96,13 +96,24 @@ def mib(size: float) -> str:
 
 def interleaved(runs: Mapping[str, Callable[[], object]], repeats: int) -> dict[str, float]:
     """Median wall-clock seconds of each callable, run in turns ``repeats`` times."""
+    return {name: statistics.median(values) for name, values in interleaved_times(runs, repeats).items()}
+
+
+def interleaved_times(runs: Mapping[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:
+    """Every run's wall-clock seconds, the callables run in turns ``repeats`` times."""
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, run in runs.items():
             started = time.perf_counter()
             run()
             times[name].append(time.perf_counter() - started)
-    return {name: statistics.median(values) for name, values in times.items()}
+    return times
+
+
+def ratio_spread(baseline: Sequence[float], measured: Sequence[float]) -> tuple[float, float, float]:
+    """The median ratio baseline/measured of the runs made in the same turn, and its lowest and highest."""
+    ratios = [b / m for b, m in zip(baseline, measured, strict=True)]
+    return statistics.median(ratios), min(ratios), max(ratios)
 
 
 def peak_rss() -> int:

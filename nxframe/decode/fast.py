@@ -50,6 +50,7 @@ __all__ = ["read"]
 
 _ASTUPLE = msgspec.structs.astuple
 _MONEY = tuple(c for c in FIELD_COLUMNS if c.kind == "decimal")
+assert len({c.arrow_type() for c in _MONEY}) == 1, "the money columns are cast together"
 _NULL_RAW = msgspec.Raw(b"null")
 _NULL_TEXT = pa.scalar(None, pa.string())
 _ENVELOPE_LEVEL, _DATA_LEVEL, _RECORD_LEVEL = 1, 2, 4
@@ -256,10 +257,9 @@ def _money(columns: list[tuple[Any, ...]], n: int) -> tuple[list[pa.Array], int]
         raise Unsure from None
     if len(texts) != len(values):
         raise Unsure  # a newline inside a value (an object): the exact decoder's
-    arrays = []
-    for index, c in enumerate(_MONEY):
-        try:
-            arrays.append(exact.cast_text(texts.slice(index * n, n), c))
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            raise Unsure from None  # not a number, or it does not fit: the exact decoder names the row
+    try:
+        money = exact.cast_text(texts, _MONEY[0])  # one cast: the money columns share their type
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise Unsure from None  # not a number, or it does not fit: the exact decoder names the row
+    arrays = [money.slice(index * n, n) for index in range(len(_MONEY))]
     return arrays, present

@@ -69,11 +69,11 @@ def text_colons(array: pa.Array) -> int:
     return int(np.count_nonzero(values == _COLON))
 
 
-def extra_column(wire: tuple[str, ...], fields: list[tuple[Any, ...]]) -> tuple[pa.Array, int, int]:
+def extra_column(body: bytes, wire: tuple[str, ...], fields: list[tuple[Any, ...]]) -> tuple[pa.Array, int, int]:
     """``extra`` from the learned fields, in the order each record sent them; its pairs and colons.
 
     msgspec's ``Raw`` is a view of the body, so within a record the values'
-    addresses give the order they were sent in.
+    addresses give the order they were sent in (checked to lie in the body).
     """
     found: list[tuple[int, int, str, msgspec.Raw]] = []  # (record, address, name, value)
     counted = 0
@@ -81,14 +81,18 @@ def extra_column(wire: tuple[str, ...], fields: list[tuple[Any, ...]]) -> tuple[
         before = len(found)
         found.extend((i, _address(v), name, v) for i, v in enumerate(values) if v is not UNSET)
         counted += name.count(":") * (len(found) - before)
+    start = _address(body)
+    if found and not start <= min(item[1] for item in found) <= max(item[1] for item in found) < start + len(body):
+        raise Unsure  # not views of the body: their order is unknown
     found.sort()
     raws = [item[3] for item in found]
     joined = b"\n".join(raws)
     counted += colons(joined)
     texts = _value_texts(raws, joined)
     extras: list[str | None] = [None] * len(fields[0])
+    keys = {name: _JSON_STRING(name) for name in wire}  # as the exact decoder's json.dumps writes a key
     for record, items in itertools.groupby(zip(found, texts, strict=True), key=_record_of):
-        extras[record] = "{" + ",".join(f"{_key_text(item[2])}:{text}" for item, text in items) + "}"
+        extras[record] = "{" + ",".join(f"{keys[item[2]]}:{text}" for item, text in items) + "}"
     return pa.array(extras, pa.string()), len(found), counted
 
 
@@ -96,7 +100,7 @@ def _record_of(entry: tuple[tuple[int, int, str, msgspec.Raw], str]) -> int:
     return entry[0][0]
 
 
-def _address(raw: msgspec.Raw) -> int:
+def _address(raw: msgspec.Raw | bytes) -> int:
     return int(pa.py_buffer(raw).address)
 
 
@@ -129,14 +133,3 @@ def _value_texts(raws: list[msgspec.Raw], joined: bytes) -> list[str]:
 
 #: What ``json.dumps(text, ensure_ascii=False)`` calls for a ``str``.
 _JSON_STRING = json.encoder.encode_basestring  # type: ignore[attr-defined]
-_KEY_TEXT: dict[str, str] = {}
-
-
-def _key_text(key: str) -> str:
-    """A key as ``extra`` writes it (the exact decoder's ``json.dumps``); keys repeat, so it is remembered."""
-    text = _KEY_TEXT.get(key)
-    if text is None:
-        text = _JSON_STRING(key)
-        if len(_KEY_TEXT) < 4096:
-            _KEY_TEXT[key] = text
-    return text

@@ -85,7 +85,7 @@ class _Unknown(Exception):  # noqa: N818 - control flow
 def _read(raw: bytes, plan: Plan) -> tuple[Wire, bool]:
     page = _page(raw, plan)
     fields = list(zip(*map(_ASTUPLE, page.records), strict=True))
-    columns, pairs, colons, used = _columns(fields, plan.record)
+    columns, pairs, colons, used = _columns(raw, fields, plan.record)
     if colons + pairs + page.colons + page.pairs != extras.colons(raw):
         raise _Unknown
     return Wire(0, page.message, page.total_row, page.page_number, len(page.records), columns), used or page.used
@@ -152,7 +152,9 @@ def _names(raw: bytes, plan: Plan) -> Plan:
 # -- records -> wire columns ------------------------------------------------------------------
 
 
-def _columns(fields: list[tuple[Any, ...]], learned: tuple[str, ...]) -> tuple[dict[str, pa.Array], int, int, bool]:
+def _columns(
+    body: bytes, fields: list[tuple[Any, ...]], learned: tuple[str, ...]
+) -> tuple[dict[str, pa.Array], int, int, bool]:
     """Wire columns, the key/value pairs they held, the colons inside their texts, whether a learned name was used."""
     if not fields:
         return _empty(), 0, 0, False
@@ -178,7 +180,9 @@ def _columns(fields: list[tuple[Any, ...]], learned: tuple[str, ...]) -> tuple[d
     money_columns, present = _money(money, n)
     pairs += present
     columns.update(zip((c.name for c in _MONEY), money_columns, strict=True))
-    extra, present, colons = extras.extra_column(learned, fields[len(FIELD_COLUMNS) :]) if learned else (None, 0, 0)
+    extra, present, colons = None, 0, 0
+    if learned:
+        extra, present, colons = extras.extra_column(body, learned, fields[len(FIELD_COLUMNS) :])
     pairs += present
     colons += sum(extras.text_colons(array) for array in texts)
     columns["extra"] = pa.nulls(n, pa.string()) if extra is None else extra

@@ -23,6 +23,7 @@ from pathlib import Path
 import bench_audit
 import bench_decode
 import bench_fetch
+import bench_lake
 import bench_memory
 import bench_month
 import bench_signoff
@@ -38,6 +39,7 @@ BENCHMARKS = {
     "memory": bench_memory,
     "stream": bench_stream,
     "audit": bench_audit,
+    "lake": bench_lake,
     "signoff": bench_signoff,
 }
 

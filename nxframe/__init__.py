@@ -30,7 +30,7 @@ from .errors import (
     SignoffError,
     TLSError,
 )
-from .lake import read_lake
+from .lake import read_lake, unlock_lake
 from .report import Report, audit_billing, monthly_report, restatements, verify_signoff
 from .schema import COLUMNS
 from .sync import check_lake, sync_lake
@@ -65,5 +65,6 @@ __all__ = [
     "read_lake",
     "restatements",
     "sync_lake",
+    "unlock_lake",
     "verify_signoff",
 ]

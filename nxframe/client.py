@@ -146,6 +146,7 @@ class Client:
         progress: ProgressOption = None,
         tz: str | ZoneInfo | None = None,
         allow_long: bool = False,
+        storage_options: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
         """The call records of a day or a date range; see :func:`nxframe.fetch_cdr`."""
         return fetch_cdr(
@@ -160,6 +161,7 @@ class Client:
             progress=progress,
             tz=tz,
             allow_long=allow_long,
+            storage_options=storage_options,
         )
 
     def fetch_arrow(
@@ -175,6 +177,7 @@ class Client:
         progress: ProgressOption = None,
         tz: str | ZoneInfo | None = None,
         allow_long: bool = False,
+        storage_options: dict[str, Any] | None = None,
     ) -> pa.Table:
         """The call records as one Arrow table; see :func:`nxframe.fetch_arrow`."""
         return fetch_arrow(
@@ -189,6 +192,7 @@ class Client:
             progress=progress,
             tz=tz,
             allow_long=allow_long,
+            storage_options=storage_options,
         )
 
     def iter_dates(
@@ -228,25 +232,35 @@ class Client:
             for result in results:
                 yield result.date, result.table_or_raise()
 
-    def fetch_query(self, query: CdrQuery, *, lake: Any = None, progress: ProgressOption = None) -> pd.DataFrame:
+    def fetch_query(
+        self,
+        query: CdrQuery,
+        *,
+        lake: Any = None,
+        progress: ProgressOption = None,
+        storage_options: dict[str, Any] | None = None,
+    ) -> pd.DataFrame:
         """Fetch a validated :class:`~nxframe.query.CdrQuery`: the one place every fetch goes through.
 
         ``fetch_cdr``, the explorer widget and the CLI build the query with
         :meth:`CdrQuery.build` and call this. The first failed date raises;
         the dates before it are already in ``lake``, each one whole.
         """
-        return to_frame(self._fetch_tables(query, lake=lake, progress=progress), query.tz)
+        tables = self._fetch_tables(query, lake=lake, progress=progress, storage_options=storage_options)
+        return to_frame(tables, query.tz)
 
-    def _fetch_tables(self, query: CdrQuery, *, lake: Any, progress: ProgressOption) -> list[pa.Table]:
+    def _fetch_tables(
+        self, query: CdrQuery, *, lake: Any, progress: ProgressOption, storage_options: dict[str, Any] | None = None
+    ) -> list[pa.Table]:
         """Every date's table, in date order; each date is written to ``lake`` as it arrives."""
         if not isinstance(query, CdrQuery):
             raise InvalidInputError(
                 f"query must be a CdrQuery (build it with CdrQuery.build(...)), not {query!r}", parameter="query"
             )
         store = None
-        writing: contextlib.AbstractContextManager[None] = contextlib.nullcontext()
+        writing: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
         if lake is not None:
-            store = Lake(lake)
+            store = Lake(lake, storage_options=storage_options)
             store.check_query(query)  # before any request: a lake holding other filters is refused
             writing = store.writer()  # one writer at a time, for the whole fetch (sync_lake waits for it)
         tables = []
@@ -276,6 +290,7 @@ def fetch_cdr(
     progress: ProgressOption = None,
     tz: str | ZoneInfo | None = None,
     allow_long: bool = False,
+    storage_options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """The NXCloud DID call records of a day or a date range, as a typed DataFrame.
 
@@ -302,6 +317,8 @@ def fetch_cdr(
             the time columns become tz-aware with the same wall clock.
             ``None`` keeps them naive.
         allow_long: allow a range longer than 366 days.
+        storage_options: for ``lake``, passed to fsspec as given (S3:
+            ``endpoint_url``, ``key``, ``secret``...); default: the environment.
 
     Returns:
         One row per call, columns and dtypes as ``nxframe.schema.COLUMNS``
@@ -314,7 +331,9 @@ def fetch_cdr(
             the API or the network failed (after retries where transient).
         IncompleteDataError: a date's rows never added up to ``totalRow``.
         SchemaError: a value does not fit its column (never rounded).
-        LakeError: ``lake`` holds another query's data.
+        LakeError: ``lake`` holds another query's data (checked again under the
+            lake's lock, before anything is written), another writer holds it, or
+            its storage failed.
     """
     if client is not None and not isinstance(client, Client):
         raise InvalidInputError(
@@ -332,9 +351,9 @@ def fetch_cdr(
         allow_long=allow_long,
     )
     if client is not None:
-        return client.fetch_query(query, lake=lake, progress=progress)
+        return client.fetch_query(query, lake=lake, progress=progress, storage_options=storage_options)
     with Client() as own:
-        return own.fetch_query(query, lake=lake, progress=progress)
+        return own.fetch_query(query, lake=lake, progress=progress, storage_options=storage_options)
 
 
 def fetch_arrow(
@@ -350,6 +369,7 @@ def fetch_arrow(
     progress: ProgressOption = None,
     tz: str | ZoneInfo | None = None,
     allow_long: bool = False,
+    storage_options: dict[str, Any] | None = None,
 ) -> pa.Table:
     """The call records as one ``pyarrow.Table``: :func:`fetch_cdr`'s fetch, arguments and errors, no pandas.
 
@@ -372,4 +392,5 @@ def fetch_arrow(
         allow_long=allow_long,
     )
     with contextlib.nullcontext(client) if client is not None else Client() as active:
-        return to_table(active._fetch_tables(query, lake=lake, progress=progress), query.tz)
+        tables = active._fetch_tables(query, lake=lake, progress=progress, storage_options=storage_options)
+        return to_table(tables, query.tz)

@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 import pyarrow as pa
@@ -86,6 +86,7 @@ def sync_lake(
     tz: str | None = None,
     page_size: int = MAX_PAGE_SIZE,
     today: dt.date | None = None,
+    storage_options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Bring a lake up to date for ``start``..``end``; safe to re-run at any time.
 
@@ -100,9 +101,13 @@ def sync_lake(
     fetched again. One failed date does not stop the others: it is reported
     ``failed`` and fetched by the next run.
 
-    The whole call holds the lake's writer lock (local lakes: a second writer
-    waits up to ``lock_timeout`` seconds, then :class:`LakeError` naming the
-    holder); object stores have no lock, so run one sync at a time there.
+    The whole call holds the lake's writer lock (a second writer waits up to
+    ``lock_timeout`` seconds, then :class:`LakeError` naming the holder; on
+    an object store the lock is a lease, renewed while the sync works). On an
+    existing lake the query recorded in it is used, and checked again once
+    the lock is held. When the storage fails (or the lease is lost) the sync
+    stops writing: dates written before stay ``fetched``/``refreshed``, the
+    rest are ``failed`` with the error; a re-run finishes the job.
 
     Args:
         did_number, call_number, call_type, tz: the filters of a new lake;
@@ -110,6 +115,8 @@ def sync_lake(
         page_size: rows per request, 1..999.
         today: the date taken as today (default: the clock, in the lake's
             ``tz`` when it has one); for tests and replays.
+        storage_options: passed to fsspec as given (S3: ``endpoint_url``,
+            ``key``, ``secret``, ``client_kwargs``...); default: the environment.
 
     Returns:
         One row per date: ``date``, ``action`` (fetched | refreshed | skipped
@@ -117,9 +124,10 @@ def sync_lake(
 
     Raises:
         InvalidInputError: a bad argument (nothing sent).
-        LakeError: the lake holds another query, or another writer held it too long.
+        LakeError: the lake holds another query, another writer held it too long,
+            or the storage failed before anything was written (names the lake and the cause).
     """
-    store = Lake(lake)
+    store = Lake(lake, storage_options=storage_options)
     _check_options(refresh_days=refresh_days, verify=verify, client=client, today=today)
     recorded = store.recorded_query() or {}
     query = CdrQuery.build(
@@ -133,6 +141,7 @@ def sync_lake(
     )
     store.check_query(query)
     with progress_reporter(progress, description="sync") as reporter, store.writer(lock_timeout=lock_timeout):
+        store.check_query(query)  # again under the lock: another writer may have started the lake meanwhile
         day = local_today(query.tz) if today is None else today
         plan = _plan(store, query, day, refresh_days, deep=verify)
         if not (verify or plan.fetch):
@@ -142,6 +151,9 @@ def sync_lake(
                 _verify(store, active, query, plan)
             for result in stream_dates(active.transport, query, sorted(plan.fetch), progress=reporter.callback):
                 plan.done[result.date] = _store(store, query, plan.fetch[result.date], result, day)
+                if store.stopped is not None:
+                    break  # the storage failed or the lease was lost: write nothing more
+        _unfinished(plan, store)
     return _outcome_frame(plan.done.values())
 
 
@@ -176,10 +188,19 @@ def _client(client: Client | None) -> Iterator[Client]:
         yield own
 
 
+def _unfinished(plan: _Plan, store: Lake) -> None:
+    """Dates a stopped sync did not get to are ``failed``, with the reason it stopped."""
+    if store.stopped is None:
+        return
+    reason = f"not written: {_error_text(store.stopped)}"
+    for date in plan.fetch:
+        plan.done.setdefault(date, Outcome(date, "failed", None, reason))
+
+
 def _plan(store: Lake, query: CdrQuery, today: dt.date, refresh_days: int, *, deep: bool) -> _Plan:
     """Decide each date without a request: future, fetch, refresh, or skip (after reading it)."""
     plan = _Plan(fetch={}, done={})
-    present = set(store.dates())
+    present = set(store.dates(query.start, query.end))
     window = today - dt.timedelta(days=refresh_days)
     for date in query.dates():
         if date > today:  # nothing to fetch yet; a zero-row file would claim "no calls"
@@ -189,19 +210,27 @@ def _plan(store: Lake, query: CdrQuery, today: dt.date, refresh_days: int, *, de
         elif date >= window:
             plan.fetch[date] = "refreshed"
         else:
-            rows = _lake_rows(store, date, deep=deep)
-            if rows is None:  # a damaged partition is repaired by fetching the date again
+            rows = _lake_rows(store, date, query, deep=deep)
+            if rows is None:  # a damaged or foreign partition is repaired by fetching the date again
                 plan.fetch[date] = "refreshed"
             else:
                 plan.done[date] = Outcome(date, "skipped", rows)
     return plan
 
 
-def _lake_rows(store: Lake, date: dt.date, *, deep: bool) -> int | None:
-    """The partition's row count, from its footer (or a full read when ``deep``); ``None`` if damaged."""
+def _lake_rows(store: Lake, date: dt.date, query: CdrQuery, *, deep: bool) -> int | None:
+    """The partition's row count, from its footer (or a full read when ``deep``); ``None`` if damaged.
+
+    Damaged: unreadable, or of another date or query than its folder and the
+    lake. A failure of the storage itself is not a damaged partition: it raises.
+    """
     try:
-        return store.read_partition(date)[0].rows if deep else store.partition_info(date).rows
+        if deep:
+            return store.read_partition(date, query.filters())[0].rows
+        return store.partition_info(date, query.filters()).rows
     except LakeError as exc:
+        if store.failure is not None:
+            raise
         log.warning("%s", exc)
         return None
 
@@ -268,6 +297,7 @@ def check_lake(
     deep: bool = False,
     client: Client | None = None,
     today: dt.date | None = None,
+    storage_options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Compare each date's partition with the API's ``totalRow`` (one ``pageSize=1`` request a date).
 
@@ -277,6 +307,8 @@ def check_lake(
     Reading only: no lock is taken, and a sync running meanwhile does not
     disturb it. ``deep=True`` reads every partition in full, verifying its
     page checksums, so damage inside the data (not just the footer) is found.
+    A partition whose footer names another date or query than its folder and
+    the lake is ``damaged`` either way.
 
     Returns:
         One row per date: ``date``, ``lake_rows`` (null when missing or
@@ -286,12 +318,14 @@ def check_lake(
     Args:
         today: the date taken as today (default: the clock, in the lake's
             ``tz`` when it has one); for tests and replays.
+        storage_options: passed to fsspec as given; default: the environment.
 
     Raises:
         InvalidInputError: a bad argument, or there is no lake at ``lake`` (nothing sent).
         ApiError: the API could not be asked for a date's count (after retries).
+        LakeError: the storage failed (names the lake and the cause).
     """
-    store = Lake(lake)
+    store = Lake(lake, storage_options=storage_options)
     if not isinstance(deep, bool):
         raise InvalidInputError(f"deep must be True or False, not {deep!r}", parameter="deep")
     _check_client(client)
@@ -316,12 +350,12 @@ def check_lake(
     if dates:
         with _client(client) as active:
             counts = _api_counts(active, query, dates)
-    present = set(store.dates())
+    present = set(store.dates(query.start, query.end))
     checked = [Checked(date, None, None, "future") for date in query.dates() if date > day]
     for date, api_rows in zip(dates, counts, strict=True):
         if isinstance(api_rows, NxframeError):  # without the API's count there is nothing to compare
             raise api_rows
-        checked.append(_compare(store, date, api_rows, present=date in present, deep=deep))
+        checked.append(_compare(store, date, query, api_rows, present=date in present, deep=deep))
     checked.sort(key=lambda c: c.date)
     return pd.DataFrame(
         {
@@ -338,10 +372,10 @@ def _dates(dates: list[dt.date]) -> pd.Series:
     return pd.Series(pd.to_datetime(dates), dtype="datetime64[s]")
 
 
-def _compare(store: Lake, date: dt.date, api_rows: int, *, present: bool, deep: bool) -> Checked:
+def _compare(store: Lake, date: dt.date, query: CdrQuery, api_rows: int, *, present: bool, deep: bool) -> Checked:
     if not present:
         return Checked(date, None, api_rows, "missing")
-    rows = _lake_rows(store, date, deep=deep)
+    rows = _lake_rows(store, date, query, deep=deep)
     if rows is None:
         return Checked(date, None, api_rows, "damaged")
     return Checked(date, rows, api_rows, "match" if rows == api_rows else "drift")

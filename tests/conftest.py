@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from s3server import aws_env, s3, s3_lake  # noqa: F401 - fixtures: a real S3 server (SeaweedFS) for lake tests
 
 import nxframe
 from nxframe.simulator import Simulator

@@ -2,16 +2,20 @@
 
     python tests/lake_worker.py hold LAKE SECONDS
     python tests/lake_worker.py sync LAKE START END SECONDS
+    python tests/lake_worker.py writeloop LAKE DATE   # hold the lock, rewrite DATE until the lock is lost
     python tests/lake_worker.py race LAKE SECONDS      # a simulator, a sync process, read_lake in a loop
 
 ``hold`` and ``sync`` take the server and credentials from ``NXCLOUD_*`` (a
-Simulator the test started) and print one line once they hold the lock or
-start writing. ``race`` prints ``E errors out of R reads``; run it with
-``PYTHONPATH`` at another checkout of nxframe to measure that version alike.
+Simulator the test started), an S3 lake's from ``AWS_*``, and print one line
+once they hold the lock or start writing. ``writeloop`` prints ``wrote N``
+after each write and ``stopped: <message>`` (exit 3) when its lock is lost.
+``race`` prints ``E errors out of R reads``; run it with ``PYTHONPATH`` at
+another checkout of nxframe to measure that version alike.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import random
 import subprocess
@@ -31,6 +35,29 @@ def hold(lake: str, seconds: float) -> None:
     with Lake(lake).writer(lock_timeout=10):
         print("held", flush=True)
         time.sleep(seconds)
+
+
+def writeloop(lake: str, date: str) -> None:
+    """Hold the lake and rewrite one date (zero rows) every 0.3 s; a lost lock ends it with exit 3."""
+    from nxframe.query import CdrQuery
+    from nxframe.schema import arrow_schema
+
+    day = dt.date.fromisoformat(date)
+    query = CdrQuery.build(day, day)
+    empty = arrow_schema(None).empty_table()
+    store = Lake(lake)
+    writes = 0
+    try:
+        with store.writer(lock_timeout=10):
+            print("held", flush=True)
+            while True:
+                store.write_date(day, empty, query, today=day)
+                writes += 1
+                print(f"wrote {writes}", flush=True)
+                time.sleep(0.3)
+    except nxframe.LakeError as exc:
+        print(f"stopped: {exc}", flush=True)
+        sys.exit(3)
 
 
 def sync(lake: str, start: str, end: str, seconds: float) -> None:
@@ -104,6 +131,8 @@ if __name__ == "__main__":
     command, *rest = sys.argv[1:]
     if command == "hold":
         hold(rest[0], float(rest[1]))
+    elif command == "writeloop":
+        writeloop(rest[0], rest[1])
     elif command == "race":
         seen = race(rest[0], float(rest[1]))
         print(f"{len(seen.errors)} errors out of {seen.reads} reads, {len(seen.partial)} partial; {seen.writer}")

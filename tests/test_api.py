@@ -49,6 +49,7 @@ def test_the_public_names_are_pinned() -> None:
             "read_lake",
             "restatements",
             "sync_lake",
+            "unlock_lake",
             "verify_signoff",
         ]
     )

@@ -154,8 +154,9 @@ def test_a_write_that_fails_leaves_the_previous_partition_byte_for_byte(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", disk_full)
-    with pytest.raises(OSError, match="No space left"):
-        client.fetch_cdr("2024-02-07", lake=month_lake, progress=False)
+    failed = re.escape("cannot write date=2024-02-07/part-0.parquet: No space left")
+    with pytest.raises(nxframe.LakeError, match=failed):
+        client.fetch_cdr("2024-02-07", lake=month_lake, progress=False)  # a storage failure is a LakeError
     monkeypatch.undo()
     assert part.read_bytes() == before
     assert [p.name for p in part.parent.iterdir()] == ["part-0.parquet"]

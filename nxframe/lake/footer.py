@@ -10,10 +10,11 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .._version import __version__
 from ..errors import LakeError
 from ..schema import arrow_schema
 
-__all__ = ["METADATA_KEY", "PartitionInfo", "checked", "describe", "file_schema"]
+__all__ = ["METADATA_KEY", "PartitionInfo", "checked", "describe", "encode_partition", "file_schema"]
 
 METADATA_KEY = b"nxframe"
 
@@ -33,11 +34,42 @@ def file_schema(tz: str | None) -> pa.Schema:
     return schema.remove(schema.get_field_index("date"))
 
 
-def checked(date: dt.date, path: str, footer: pq.FileMetaData) -> PartitionInfo:
-    """A partition's facts from its footer, once it proves to be nxframe's, with its query's columns.
+def encode_partition(date: dt.date, table: pa.Table, query: dict[str, Any], total_row: int | None) -> bytes:
+    """A date's rows as the bytes of its partition file: zstd, page checksums, nxframe's record in the footer.
+
+    The record holds the date and the query, so a file moved into another
+    date's folder, or written with other filters, tells on itself.
+    """
+    schema = file_schema(query.get("tz"))
+    rows = table.drop_columns(["date"]) if "date" in table.column_names else table
+    rows = rows.select(schema.names).cast(schema)
+    metadata = {
+        "nxframe_version": __version__,
+        "date": date.isoformat(),
+        "fetched_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "query": query,
+        "rows": rows.num_rows,
+        "total_row": rows.num_rows if total_row is None else total_row,
+    }
+    # One JSON record, and the same facts as flat keys for tools that list key-value metadata.
+    keys: dict[str | bytes, str | bytes] = {METADATA_KEY: json.dumps(metadata).encode()}
+    for key, value in metadata.items():
+        keys[f"nxframe.{key.removeprefix('nxframe_')}"] = json.dumps(value) if isinstance(value, dict) else str(value)
+    sink = pa.BufferOutputStream()
+    pq.write_table(rows.replace_schema_metadata(keys), sink, compression="zstd", write_page_checksum=True)
+    return bytes(sink.getvalue().to_pybytes())
+
+
+def checked(date: dt.date, path: str, footer: pq.FileMetaData, lake_query: dict[str, Any] | None) -> PartitionInfo:
+    """A partition's facts from its footer, once it proves to be nxframe's, of its folder's date and the lake's query.
+
+    A file copied or moved into another date's folder, or written by a
+    writer with other filters, would otherwise be read as that date of this
+    lake; its own record says what it is.
 
     Raises:
-        LakeError: the footer has no nxframe record, or other columns than its query gives.
+        LakeError: the footer has no nxframe record, another date or query
+            than ``date`` and ``lake_query`` (when known), or other columns than its query gives.
     """
     try:
         metadata = json.loads((footer.metadata or {})[METADATA_KEY])
@@ -48,6 +80,18 @@ def checked(date: dt.date, path: str, footer: pq.FileMetaData) -> PartitionInfo:
     query = metadata.get("query") if isinstance(metadata, dict) else None
     if not isinstance(query, dict):
         raise LakeError(f"{path} records no query; use another lake folder", path=path)
+    if metadata.get("date") != date.isoformat():
+        raise LakeError(
+            f"partition {path} holds the calls of {metadata.get('date') or 'an unrecorded date'}, not of its "
+            f"folder's date {date}; sync the date again to replace it",
+            path=path,
+        )
+    if lake_query is not None and query != lake_query:
+        raise LakeError(
+            f"partition {path} holds {describe(query)}, but the lake holds {describe(lake_query)}; "
+            "sync the date again to replace it",
+            path=path,
+        )
     schema = footer.schema.to_arrow_schema()
     if not _same_columns(schema, file_schema(query.get("tz"))):
         raise LakeError(

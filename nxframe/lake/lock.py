@@ -8,6 +8,9 @@ holder from it, and the holder judges temporaries by it (one older than
 ``started`` was left by a writer that died before the lock was taken).
 Re-entrant within a thread (one instance per path in a process), exclusive
 across threads and processes.
+
+``memory://`` lakes live inside one process, so their lock does too
+(:func:`process_lock`); object stores hold a lease instead (:mod:`nxframe.lake.lease`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -27,7 +31,17 @@ import filelock
 
 from ..errors import InvalidInputError, LakeError
 
-__all__ = ["LOCK", "MAX_LOCK_TIMEOUT", "check_lock_timeout", "holder", "remove_stale_temporaries", "writer_lock"]
+__all__ = [
+    "LOCK",
+    "MAX_LOCK_TIMEOUT",
+    "check_lock_timeout",
+    "holder",
+    "local_holder_alive",
+    "process_holder",
+    "process_lock",
+    "remove_stale_temporaries",
+    "writer_lock",
+]
 
 log = logging.getLogger("nxframe")
 
@@ -119,3 +133,76 @@ def remove_stale_temporaries(root: str, patterns: list[str]) -> None:
                 log.info("removed %s, left by a writer that stopped before this one began", stray)
             else:
                 log.warning("%s is newer than this writer's lock; left for its writer", stray)
+
+
+def local_holder_alive(root: str) -> dict[str, Any] | None:
+    """The holder of a local lake's lock when a live process holds it now; ``None`` when nobody does.
+
+    The kernel frees a local lock when its process dies, so there is never a
+    dead writer's lock to break; only a live one to name.
+    """
+    path = os.path.join(root, LOCK)
+    if not os.path.exists(path):
+        return None
+    lock = filelock.FileLock(path, is_singleton=True)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        return holder(root) or {"pid": None, "host": None, "since": None}
+    lock.release()
+    return None
+
+
+class _ProcessLock:
+    """A re-entrant lock for one ``memory://`` lake, naming its holder."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.depth = 0
+        self.record: dict[str, Any] = {}
+
+
+_process_locks: dict[str, _ProcessLock] = {}
+_process_registry = threading.Lock()
+
+
+@contextlib.contextmanager
+def process_lock(key: str, *, lock_timeout: float, location: str) -> Iterator[bool]:
+    """Hold an in-process lock (``memory://`` lakes); yields whether this is the outermost hold.
+
+    Raises:
+        LakeError: another thread held it for all of ``lock_timeout``; names it.
+    """
+    with _process_registry:
+        entry = _process_locks.setdefault(key, _ProcessLock())
+    if not entry.lock.acquire(timeout=float(lock_timeout)):
+        record = entry.record
+        raise LakeError(
+            f"lake {location!r} is being written by thread {record.get('thread')} of this process (pid "
+            f"{record.get('pid')} on host {record.get('host')}) since {record.get('since')}; waited "
+            f"{lock_timeout:g} s (lock_timeout) for it. Let that writer finish, or wait longer",
+            path=location,
+        )
+    entry.depth += 1
+    if entry.depth == 1:
+        since = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        entry.record = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": since,
+            "thread": threading.current_thread().name,
+        }
+    try:
+        yield entry.depth == 1
+    finally:
+        entry.depth -= 1
+        if entry.depth == 0:
+            entry.record = {}
+        entry.lock.release()
+
+
+def process_holder(key: str) -> dict[str, Any] | None:
+    """Who holds an in-process lock now, or ``None``."""
+    with _process_registry:
+        entry = _process_locks.get(key)
+    return dict(entry.record) if entry is not None and entry.record else None

@@ -25,6 +25,7 @@ def audit_billing(
     *,
     minutes_tolerance: str | Decimal = "0.005",
     price_tolerance: str | Decimal = "0.000001",
+    storage_options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
     """The calls billed against the documented fee rules (``api/did-cdr.md``), one row per flagged call.
 
@@ -39,6 +40,7 @@ def audit_billing(
             (the default forgives a server that rounds 1+1 minutes to 2-6 places).
         price_tolerance: ``|call_price - expected| > price_tolerance + minutes_tolerance x
             call_price_unit`` flags ``price``.
+        storage_options: for a lake source, passed to fsspec as given; default: the environment.
 
     Returns:
         Columns ``date, id, did_number, fee_type, call_duration,
@@ -57,7 +59,7 @@ def audit_billing(
     minutes = tolerance(minutes_tolerance, "minutes_tolerance")
     price = tolerance(price_tolerance, "price_tolerance")
     first, last = dates_of(start, end)
-    span = read_span(source, first, last, AUDIT_NEEDS)
+    span = read_span(source, first, last, AUDIT_NEEDS, storage_options=storage_options)
     return to_audit_frame(audit_table(span.table, minutes, price))
 
 

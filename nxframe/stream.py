@@ -10,8 +10,9 @@ finished, ahead of the one the caller holds. Memory is therefore bounded by
 the concurrency, not by the range: a caller slower than the network holds
 the window still, it does not make finished dates pile up. ``concurrency``
 dates ahead is enough to keep the network busy: each date asks for its pages
-as soon as the workers free up (see :mod:`nxframe.pages`), so the window only
-runs dry when every date in it is down to its last few pages.
+as soon as the workers free up, the earliest date first (see
+:class:`~nxframe.pages.PageWorkers`), so the window only runs dry when every
+date in it is down to its last few pages.
 
 Closing the stream early (``break``, ``close()``, an error in the caller)
 cancels every page not yet on the wire and waits for those that are, so no
@@ -51,7 +52,7 @@ def stream_dates(
     tracker.add_pages(0)
     workers = PageWorkers(transport.settings.concurrency)
     walkers = ThreadPoolExecutor(min(ahead, len(upcoming)) or 1, thread_name_prefix="nxframe-date")
-    walks = (DateWalk(transport, query, date, workers, tracker) for date in upcoming)
+    walks = (DateWalk(transport, query, date, workers, tracker, rank=rank) for rank, date in enumerate(upcoming))
     try:
         window: deque[Future[DateResult]] = deque(walkers.submit(walk.run) for walk in islice(walks, ahead))
         while window:

@@ -177,3 +177,25 @@ def test_a_page_being_decoded_does_not_keep_the_next_request_waiting(sim: Simula
         pages = [first.result(timeout=30).page, second.result(timeout=30).page]
     assert seen == [2]  # page 2 was asked for while page 1 was still being parsed
     assert [page.number for page in pages if page is not None] == [1, 2]
+
+
+def test_a_freed_worker_goes_to_the_earliest_date() -> None:
+    """Dates are handed on in date order, so the earliest one is paged first (the others wait their turn).
+
+    While the first date waits for its page 1 (its page count), the second
+    may use the free workers (at most ``width`` = 4 here); after that, every
+    worker that frees up goes to the first date. Workers handed out first
+    come, first served would alternate between the two dates instead: the
+    second would have about 18 pages asked for when the first asks for its last.
+    """
+    first, second = "2024-03-04", "2024-03-05"
+    with Simulator(seed=7, latency=0.05) as sim, sim.client(concurrency=2) as c:
+        for day in (first, second):
+            sim.set_rows(day, 2000)
+        df = c.fetch_cdr(first, second, page_size=100, progress=False)
+        pd.testing.assert_frame_equal(df, sim.ground_truth(first, second))
+        asked = [(r.body["date"], r.body["page"]) for r in sim.requests if r.body]
+    last_of_first = asked.index((first, 20))
+    second_before = [page for date, page in asked[:last_of_first] if date == second]
+    assert 1 in second_before  # the second date was already under way
+    assert len(second_before) <= 7

@@ -122,7 +122,7 @@ class Weed:
             return
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=8)
+            process.wait(timeout=3)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)

@@ -114,7 +114,7 @@ def test_slowdown_is_retried_a_few_times_then_named(s3: Weed, s3_lake: str) -> N
 def test_a_store_that_goes_away_mid_sync_keeps_the_dates_written_and_fails_the_rest(
     s3: Weed, s3_lake: str, sim: Simulator, client: nxframe.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("NXFRAME_LOCK_LEASE_SECONDS", "2")  # the lease left behind ends soon
+    monkeypatch.setenv("NXFRAME_LOCK_LEASE_SECONDS", "1")  # the lease left behind ends soon
     parts: list[str] = []
 
     def down_after_three_partitions(method: str, path: str, headers: dict[str, str]) -> str | None:
@@ -184,6 +184,7 @@ def test_a_store_that_ignores_conditional_writes_is_refused_before_anything_is_f
     assert not s3.fs().exists(f"{s3_lake.removeprefix('s3://')}/_nxframe.lock")  # its probe lease was removed
 
 
+@pytest.mark.slow  # a server of its own; a closed port and a proxy that refuses are the quick versions
 def test_a_killed_server_is_a_lake_error_for_readers_and_one_line_on_the_command_line(
     aws_env: None, sim: Simulator, client: nxframe.Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -137,13 +137,16 @@ class S3Storage(Storage):
         """Send one request (again while the store says "try again"); a fault in ``allow`` is returned.
 
         ``allow`` holds fault kinds (``missing``, ``conflict``) or S3 error
-        codes the caller handles; any other failure raises.
+        codes the caller handles; any other failure raises. With a
+        ``deadline`` (seconds) there is one attempt, cut off then: for a
+        store already seen failing, where only a quick answer is worth waiting for.
 
         Raises:
             LakeError: the store failed, naming the lake and the cause.
         """
         started = time.monotonic()
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        attempts = 1 if deadline else MAX_ATTEMPTS
+        for attempt in range(1, attempts + 1):
 
             async def bounded() -> T:
                 await self.fs.set_session()
@@ -158,7 +161,7 @@ class S3Storage(Storage):
                 return fault
             wait = 0.25 * 2**attempt * random.uniform(0.75, 1.25)
             elapsed = time.monotonic() - started
-            if fault.kind == "transient" and attempt < MAX_ATTEMPTS and elapsed + wait < RETRY_BUDGET:
+            if fault.kind == "transient" and attempt < attempts and elapsed + wait < RETRY_BUDGET:
                 time.sleep(wait)
                 continue
             cause = fault.cause

@@ -105,6 +105,17 @@ def test_a_writer_that_waits_beyond_lock_timeout_is_told_who_holds_the_lake(
     assert set(result["action"]) == {"fetched"}
 
 
+def test_a_live_local_writer_is_named_not_unlocked(sim: Simulator, tmp_path: Path) -> None:
+    """A local lock is the kernel's: it ends with its process, so there is never a dead writer's lock to break."""
+    lake = tmp_path / "lake"
+    with _worker(sim, "hold", str(lake), "30") as holder:
+        with pytest.raises(nxframe.LakeError, match=f"pid {holder.pid} on host .* which is alive"):
+            nxframe.unlock_lake(lake)
+        holder.kill()
+        holder.wait()
+    assert nxframe.unlock_lake(lake) is None  # the kernel freed it with the process
+
+
 def test_nxframe_sync_waits_lock_timeout_then_names_the_holder_and_the_flag(sim: Simulator, tmp_path: Path) -> None:
     """The command line speaks in flags: the lock message says ``--lock-timeout``, exit 1, nothing asked."""
     lake = tmp_path / "lake"

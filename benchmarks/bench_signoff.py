@@ -49,7 +49,8 @@ QUESTION = "sign-off"
 MONTH, FIRST, LAST, DAYS = "2024-03", dt.date(2024, 3, 1), dt.date(2024, 3, 31), 31
 #: Shares of the month's calls restated after the sign-off.
 REMOVED, ADDED, REPRICED, MOVED = 0.001, 0.001, 0.001, 0.0005
-TARGET_SECONDS = 5.0
+#: Ratios against the pandas merge (the absolute time moves with the shared machine's load; the ratio less).
+TARGET_WHOLE, TARGET_COMPARE = 1.5, 3.0
 
 
 def month_table(rows_per_day: int) -> pa.Table:
@@ -201,8 +202,8 @@ def run(quick: bool = False) -> list[Measure]:
             f"{whole['nxframe']:.2f} s",
             f"{whole['naive']:.2f} s",
             whole["naive"] / whole["nxframe"],
-            f"<= {TARGET_SECONDS:g} s",
-            whole["nxframe"] <= TARGET_SECONDS,
+            f">= {TARGET_WHOLE:g}x",
+            whole["naive"] / whole["nxframe"] >= TARGET_WHOLE,
         ),
         Measure(
             QUESTION,
@@ -210,6 +211,8 @@ def run(quick: bool = False) -> list[Measure]:
             rate(rows, alone["nxframe"]),
             rate(rows, alone["naive"]),
             alone["naive"] / alone["nxframe"],
+            f">= {TARGET_COMPARE:g}x",
+            alone["naive"] / alone["nxframe"] >= TARGET_COMPARE,
         ),
     ]
 

@@ -201,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = command("demo", "the whole job offline: simulator -> lake -> report -> sign-off")
     demo.add_argument("--offline", action="store_true", help="use the simulator even if credentials are set")
     demo.add_argument("--month", metavar="YYYY-MM", help="the month (default: last month)")
-    demo.add_argument("--data", type=Path, default=Path("data"), metavar="DIR", help="where lake/, reports/, signoff/ go")
+    demo.add_argument(
+        "--data", type=Path, default=Path("data"), metavar="DIR", help="where lake/, reports/ and signoff/ go"
+    )
     _network(demo)
     return parser
 

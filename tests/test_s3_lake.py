@@ -177,6 +177,15 @@ def test_no_storage_secret_in_a_repr_an_error_a_log_line_the_metadata_or_the_com
     assert not [secret for secret in (*secrets, env["AWS_SECRET_ACCESS_KEY"]) if secret in done.stdout + done.stderr]
 
 
+def test_a_writer_that_fails_deletes_its_lease(s3: Weed, s3_lake: str, sim: Simulator, client: nxframe.Client) -> None:
+    sim.faults.add("code_1002", times=None, date="2024-03-02")
+    with pytest.raises(nxframe.ParameterError):
+        nxframe.fetch_cdr("2024-03-01", "2024-03-03", lake=s3_lake, client=client, progress=False)
+    assert Lake(s3_lake).dates() == [dt.date(2024, 3, 1)]  # the date before the failure is kept
+    assert not s3.fs().exists(f"{s3_lake.removeprefix('s3://')}/_nxframe.lock")
+    assert nxframe.unlock_lake(s3_lake) is None
+
+
 def test_a_partition_goes_up_in_one_put_even_past_100_mib(s3: Weed, s3_lake: str) -> None:
     """No multipart upload (a killed writer would leave it unfinished); one PutObject takes up to 5 GB."""
     with FaultProxy(s3.port) as proxy:

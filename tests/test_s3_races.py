@@ -104,15 +104,22 @@ def test_a_long_lived_reader_sees_what_other_processes_wrote_at_once(s3_lake: st
     assert set(nxframe.check_lake(store, DAYS[0], "2024-04-03", client=sim.client())["status"]) == {"match"}
 
 
-@pytest.mark.parametrize("rounds", [1, pytest.param(10, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("rounds", [2, pytest.param(10, marks=pytest.mark.slow)])
 def test_two_writers_racing_never_mix_their_partitions(
     rounds: int, s3: Weed, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Two syncs of the same dates from two 'machines' (two simulators with different data), again and again."""
+    """Two syncs of the same dates from two 'machines' (two simulators with different data), again and again.
+
+    Every other round the lake starts with a dead writer's expired lease, so
+    the two race to take it over (If-Match) instead of to create it (If-None-Match).
+    """
     waited = 0
+    expired = {"pid": 1, "host": "gone", "since": "2020-01-01T00:00:00+00:00", "expires": "2020-01-01T00:05:00+00:00"}
     with Simulator(seed=21, latency=0.05) as one, Simulator(seed=22, latency=0.05) as other:
         for number in range(rounds):
             lake = f"s3://{BUCKET}/race-{os.getpid()}-{number}-{random.randrange(10**6)}"
+            if number % 2 == 0:
+                s3.fs().pipe_file(_key(lake, "_nxframe.lock"), json.dumps(expired).encode())
             writers = [_sync(lake, one, **s3.env()), _sync(lake, other, **s3.env())]
             outputs = [writer.communicate(timeout=120) for writer in writers]
             assert [writer.returncode for writer in writers] == [0, 0], outputs
@@ -120,9 +127,21 @@ def test_two_writers_racing_never_mix_their_partitions(
             sources = [_same(frame, sim.ground_truth(*DAYS)) for sim in (one, other)]
             assert sources in ([True, False], [False, True]), "a lake with partitions of both writers"
             waited += sum("6 skipped" in out for out, _ in outputs)  # the second found every date written
+            assert not s3.fs().exists(_key(lake, "_nxframe.lock"))
     with capsys.disabled():
         print(f"\ntwo writers x {rounds} rounds: 0 mixed lakes; the second writer waited {waited} times")
     assert waited == rounds
+
+
+def test_a_writer_working_past_its_lease_keeps_it_by_renewing(s3: Weed, s3_lake: str, sim: Simulator) -> None:
+    with _worker(sim, "hold", s3_lake, "60", NXFRAME_LOCK_LEASE_SECONDS="1") as holder:
+        first = json.loads(s3.fs().cat_file(_key(s3_lake, "_nxframe.lock")))
+        time.sleep(2.5)  # past its lease: only renewals keep it
+        with pytest.raises(nxframe.LakeError, match=f"being written by pid {holder.pid}"):
+            nxframe.sync_lake(s3_lake, *DAYS, client=sim.client(), lock_timeout=1.5)
+        later = json.loads(s3.fs().cat_file(_key(s3_lake, "_nxframe.lock")))
+    assert later["since"] == first["since"] and later["expires"] > first["expires"]  # renewed, not replaced
+    assert sim.requests == []
 
 
 @pytest.mark.parametrize("rounds", [1, pytest.param(5, marks=pytest.mark.slow)])
@@ -228,22 +247,33 @@ def test_syncs_killed_mid_write_leave_complete_partitions_and_no_uploads(
     monkeypatch.setenv("NXFRAME_LOCK_LEASE_SECONDS", "1")  # each killed writer's lease ends soon
     rng = random.Random(5)
     kills, seen = 0, []
+    prefix = s3_lake.removeprefix("s3://")
+
+    def etags() -> dict[str, str]:
+        found = s3.fs().find(prefix, detail=True)
+        return {key: info["ETag"] for key, info in found.items() if key.endswith("part-0.parquet")}
+
     with Simulator(seed=9, rows_per_day=6000, latency=0.08) as sim:
         for _ in range(runs):
+            before = etags()
             writer = _sync(s3_lake, sim, "--refresh-days", "3660", "--lock-timeout", "30")
-            time.sleep(rng.uniform(1.0, 2.5))
+            deadline = time.monotonic() + 60
+            while writer.poll() is None and etags() == before and time.monotonic() < deadline:
+                time.sleep(0.05)  # until this writer has put its first partition
+            time.sleep(rng.uniform(0, 0.6))
             kills += writer.poll() is None
             writer.kill()
             writer.communicate()
-            dates = Lake(s3_lake).dates()
-            seen.append(len(dates))
-            for date in dates:  # whatever is visible is a whole partition
+            after = etags()
+            seen.append(sum(after.get(key) != etag for key, etag in before.items()) + len(after.keys() - before))
+            for date in Lake(s3_lake).dates():  # whatever is visible is a whole partition
                 assert Lake(s3_lake).partition_info(date).rows == len(sim.records(date))
         assert s3.uploads() == []
+        sim.latency = 0.0
         final = _sync(s3_lake, sim, "--lock-timeout", "30")
         _, err = final.communicate(timeout=120)
         assert final.returncode == 0, err
         pd.testing.assert_frame_equal(nxframe.read_lake(s3_lake), sim.ground_truth(*DAYS))
     with capsys.disabled():
-        print(f"\nS3 syncs killed mid-write: {kills} kills of {runs} runs, partitions after each {seen}; re-run exact")
+        print(f"\nS3 syncs killed mid-write: {kills} of {runs} runs, partitions put before each kill {seen}")
     assert kills >= runs // 2

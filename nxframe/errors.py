@@ -177,7 +177,8 @@ class LakeError(NxframeError):
     """The lake cannot be used as asked; the message says why and what to do.
 
     It holds another query's data, a partition is unreadable, another writer
-    holds its lock, or the storage refused or failed. The message names the lake (its URL without credentials) and the likely cause.
+    holds its lock, or the storage refused or failed. The message names the
+    lake (its URL without credentials) and the likely cause.
 
     Attributes:
         path: the file or folder at fault, when there is one (the message names it too).

@@ -31,6 +31,7 @@ from typing import Any
 from ._version import __version__
 from .config import ENV_ACCESS_KEY, ENV_ACCESS_SECRET, ENV_BASE_URL
 from .errors import InvalidInputError, LakeError, NxframeError
+from .query import FILTERS
 from .schema import COLUMNS
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_PIPE", "EXIT_USAGE", "build_parser", "flag_message", "main", "synopsis"]
@@ -44,9 +45,7 @@ FLAGS = {
     "allow_long": "--allow-long",
     "page_size": "--page-size",
     "refresh_days": "--refresh-days",
-    "did_number": "--did",
-    "call_number": "--call",
-    "call_type": "--type",
+    **{rule.name: rule.flag for rule in FILTERS},
     "tz": "--tz",
     "lock_timeout": "--lock-timeout",
     "storage_options": "--storage-option",
@@ -125,15 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fetch.add_argument("start", metavar="START", help="first date, YYYY-MM-DD")
     fetch.add_argument("end", metavar="END", nargs="?", help="last date, inclusive (default: START)")
-    fetch.add_argument("--did", dest="did_number", metavar="N", help="only this DID number")
-    fetch.add_argument("--call", dest="call_number", metavar="N", help="only this calling/called number")
-    fetch.add_argument(
-        "--type",
-        dest="call_type",
-        choices=["incoming", "outgoing"],
-        metavar="incoming|outgoing",
-        help="only this direction",
-    )
+    for rule in FILTERS:
+        choices = list(rule.codes) or None  # named values; free text otherwise
+        fetch.add_argument(rule.flag, dest=rule.name, metavar=rule.metavar, help=rule.help, choices=choices)
     fetch.add_argument("--out", type=Path, metavar="FILE.parquet|.csv", help="write the rows to this file")
     fetch.add_argument("--lake", metavar="DIR", help="also persist each date into this lake folder or URL")
     fetch.add_argument("--tz", metavar="ZONE", help="zone of the API's times, e.g. Asia/Shanghai (default: naive)")

@@ -63,20 +63,14 @@ def _client(args: argparse.Namespace) -> Client:
 
 
 def _fetch(args: argparse.Namespace) -> int:
-    from .query import CdrQuery
+    from .query import FILTERS, CdrQuery
 
     out: Path | None = args.out
     if out is not None:
         _file_out(out, (".parquet", ".csv"), "--out")
+    filters = {rule.name: getattr(args, rule.name) for rule in FILTERS}
     query = CdrQuery.build(
-        args.start,
-        args.end,
-        did_number=args.did_number,
-        call_number=args.call_number,
-        call_type=args.call_type,
-        page_size=args.page_size,
-        tz=args.tz,
-        allow_long=args.allow_long,
+        args.start, args.end, **filters, page_size=args.page_size, tz=args.tz, allow_long=args.allow_long
     )
     with _client(args) as client:
         frame = client.fetch_query(query, lake=args.lake, storage_options=_storage_options(args))

@@ -7,8 +7,7 @@ import datetime as dt
 import os
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
-from zoneinfo import ZoneInfo
+from typing import Any, Unpack
 
 import pandas as pd
 import pyarrow as pa
@@ -19,7 +18,7 @@ from .frames import to_frame, to_table
 from .lake import Lake
 from .network import hide_proxy
 from .progress import ProgressOption, progress_reporter
-from .query import MAX_PAGE_SIZE, CdrQuery
+from .query import CdrQuery, QueryArgs, query_doc
 from .redaction import MASK, Secret, hide
 from .signing import Algorithm
 from .stream import stream_dates
@@ -133,99 +132,54 @@ class Client:
         """Retries made so far, per reason (``"HTTP 503"``, ``"code -1"``, ``"timeout"``...)."""
         return self.transport.retries
 
+    @query_doc
     def fetch_cdr(
         self,
         start: str | dt.date,
         end: str | dt.date | None = None,
         *,
-        did_number: str | None = None,
-        call_number: str | None = None,
-        call_type: int | str | None = None,
-        page_size: int = MAX_PAGE_SIZE,
         lake: Any = None,
         progress: ProgressOption = None,
-        tz: str | ZoneInfo | None = None,
-        allow_long: bool = False,
         storage_options: dict[str, Any] | None = None,
+        **query: Unpack[QueryArgs],
     ) -> pd.DataFrame:
         """The call records of a day or a date range; see :func:`nxframe.fetch_cdr`."""
-        return fetch_cdr(
-            start,
-            end,
-            did_number=did_number,
-            call_number=call_number,
-            call_type=call_type,
-            page_size=page_size,
-            lake=lake,
-            client=self,
-            progress=progress,
-            tz=tz,
-            allow_long=allow_long,
-            storage_options=storage_options,
-        )
+        built = CdrQuery.build(start, end, **query)
+        return self.fetch_query(built, lake=lake, progress=progress, storage_options=storage_options)
 
+    @query_doc
     def fetch_arrow(
         self,
         start: str | dt.date,
         end: str | dt.date | None = None,
         *,
-        did_number: str | None = None,
-        call_number: str | None = None,
-        call_type: int | str | None = None,
-        page_size: int = MAX_PAGE_SIZE,
         lake: Any = None,
         progress: ProgressOption = None,
-        tz: str | ZoneInfo | None = None,
-        allow_long: bool = False,
         storage_options: dict[str, Any] | None = None,
+        **query: Unpack[QueryArgs],
     ) -> pa.Table:
         """The call records as one Arrow table; see :func:`nxframe.fetch_arrow`."""
-        return fetch_arrow(
-            start,
-            end,
-            did_number=did_number,
-            call_number=call_number,
-            call_type=call_type,
-            page_size=page_size,
-            lake=lake,
-            client=self,
-            progress=progress,
-            tz=tz,
-            allow_long=allow_long,
-            storage_options=storage_options,
-        )
+        built = CdrQuery.build(start, end, **query)
+        tables = self._fetch_tables(built, lake=lake, progress=progress, storage_options=storage_options)
+        return to_table(tables, built.tz)
 
+    @query_doc
     def iter_dates(
-        self,
-        start: str | dt.date,
-        end: str | dt.date | None = None,
-        *,
-        did_number: str | None = None,
-        call_number: str | None = None,
-        call_type: int | str | None = None,
-        page_size: int = MAX_PAGE_SIZE,
-        tz: str | ZoneInfo | None = None,
-        allow_long: bool = False,
+        self, start: str | dt.date, end: str | dt.date | None = None, **query: Unpack[QueryArgs]
     ) -> Iterator[tuple[dt.date, pa.Table]]:
         """``(date, table)`` per date in date order, each as soon as it is whole (schema: :func:`fetch_arrow`).
 
         The next ``concurrency`` dates are fetched while you hold one, no
         more: memory is bounded by the concurrency, not by the range. The
-        arguments are :func:`fetch_cdr`'s, checked here, before any request.
-        A failed date raises when the loop reaches it; leaving the loop early
-        (``break``, ``close()``) cancels the requests not yet sent.
+        arguments are checked here, before any request. A failed date raises
+        when the loop reaches it; leaving the loop early (``break``,
+        ``close()``) cancels the requests not yet sent.
+
+        Args:
+            start, end: the first and last date (inclusive; ``end=None``: just ``start``).
+            {query}
         """
-        query = CdrQuery.build(
-            start,
-            end,
-            did_number=did_number,
-            call_number=call_number,
-            call_type=call_type,
-            page_size=page_size,
-            tz=tz,
-            allow_long=allow_long,
-        )
-        return self._iter_query(query)
+        return self._iter_query(CdrQuery.build(start, end, **query))
 
     def _iter_query(self, query: CdrQuery) -> Iterator[tuple[dt.date, pa.Table]]:
         with contextlib.closing(stream_dates(self.transport, query)) as results:
@@ -277,20 +231,16 @@ class Client:
         return tables
 
 
+@query_doc
 def fetch_cdr(
     start: str | dt.date,
     end: str | dt.date | None = None,
     *,
-    did_number: str | None = None,
-    call_number: str | None = None,
-    call_type: int | str | None = None,
-    page_size: int = MAX_PAGE_SIZE,
     lake: Any = None,
     client: Client | None = None,
     progress: ProgressOption = None,
-    tz: str | ZoneInfo | None = None,
-    allow_long: bool = False,
     storage_options: dict[str, Any] | None = None,
+    **query: Unpack[QueryArgs],
 ) -> pd.DataFrame:
     """The NXCloud DID call records of a day or a date range, as a typed DataFrame.
 
@@ -302,10 +252,6 @@ def fetch_cdr(
     Args:
         start: first date, ``"YYYY-MM-DD"`` or ``datetime.date``.
         end: last date, inclusive; ``None`` fetches just ``start``.
-        did_number: only calls of this DID number (digits, optional leading ``+``).
-        call_number: only calls with this other-party number.
-        call_type: ``None`` (both), ``"incoming"``/``0`` or ``"outgoing"``/``1``.
-        page_size: rows per request, 1..999 (the API requires < 1000).
         lake: a folder or fsspec URL; each fetched date is also written there
             as ``date=YYYY-MM-DD/part-0.parquet``, atomically.
         client: the :class:`Client` to use; default ``Client()`` from the
@@ -313,12 +259,9 @@ def fetch_cdr(
         progress: ``None`` shows a bar in notebooks and terminals only;
             ``True``/``False`` force it; a callable receives
             :class:`~nxframe.pages.FetchProgress` after every page.
-        tz: the zone the API's wall-clock times are in (e.g. ``"Asia/Shanghai"``);
-            the time columns become tz-aware with the same wall clock.
-            ``None`` keeps them naive.
-        allow_long: allow a range longer than 366 days.
         storage_options: for ``lake``, passed to fsspec as given (S3:
             ``endpoint_url``, ``key``, ``secret``...); default: the environment.
+        {query}
 
     Returns:
         One row per call, columns and dtypes as ``nxframe.schema.COLUMNS``
@@ -335,62 +278,52 @@ def fetch_cdr(
             lake's lock, before anything is written), another writer holds it, or
             its storage failed.
     """
-    if client is not None and not isinstance(client, Client):
-        raise InvalidInputError(
-            f"client must be an nxframe.Client (or None for one from the environment), not {client!r}",
-            parameter="client",
-        )
-    query = CdrQuery.build(
-        start,
-        end,
-        did_number=did_number,
-        call_number=call_number,
-        call_type=call_type,
-        page_size=page_size,
-        tz=tz,
-        allow_long=allow_long,
-    )
-    if client is not None:
-        return client.fetch_query(query, lake=lake, progress=progress, storage_options=storage_options)
-    with Client() as own:
-        return own.fetch_query(query, lake=lake, progress=progress, storage_options=storage_options)
+    _check_client(client)
+    built = CdrQuery.build(start, end, **query)
+    with _client(client) as active:
+        return active.fetch_query(built, lake=lake, progress=progress, storage_options=storage_options)
 
 
+@query_doc
 def fetch_arrow(
     start: str | dt.date,
     end: str | dt.date | None = None,
     *,
-    did_number: str | None = None,
-    call_number: str | None = None,
-    call_type: int | str | None = None,
-    page_size: int = MAX_PAGE_SIZE,
     lake: Any = None,
     client: Client | None = None,
     progress: ProgressOption = None,
-    tz: str | ZoneInfo | None = None,
-    allow_long: bool = False,
     storage_options: dict[str, Any] | None = None,
+    **query: Unpack[QueryArgs],
 ) -> pa.Table:
     """The call records as one ``pyarrow.Table``: :func:`fetch_cdr`'s fetch, arguments and errors, no pandas.
 
     The lake's schema: ``date`` ``date32``, times ``timestamp[s]`` (zoned with ``tz``), money
     ``decimal128(18, 6)``, codes dictionary-encoded; ``polars.from_arrow(...)`` keeps money exact.
+
+    Args:
+        start, end, lake, client, progress, storage_options: as :func:`fetch_cdr`.
+        {query}
     """
+    _check_client(client)
+    built = CdrQuery.build(start, end, **query)
+    with _client(client) as active:
+        tables = active._fetch_tables(built, lake=lake, progress=progress, storage_options=storage_options)
+        return to_table(tables, built.tz)
+
+
+def _check_client(client: object) -> None:
     if client is not None and not isinstance(client, Client):
         raise InvalidInputError(
             f"client must be an nxframe.Client (or None for one from the environment), not {client!r}",
             parameter="client",
         )
-    query = CdrQuery.build(
-        start,
-        end,
-        did_number=did_number,
-        call_number=call_number,
-        call_type=call_type,
-        page_size=page_size,
-        tz=tz,
-        allow_long=allow_long,
-    )
-    with contextlib.nullcontext(client) if client is not None else Client() as active:
-        tables = active._fetch_tables(query, lake=lake, progress=progress, storage_options=storage_options)
-        return to_table(tables, query.tz)
+
+
+@contextlib.contextmanager
+def _client(client: Client | None) -> Iterator[Client]:
+    """The caller's client, or one from the environment, closed afterwards."""
+    if client is not None:
+        yield client
+        return
+    with Client() as own:
+        yield own

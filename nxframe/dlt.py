@@ -35,14 +35,14 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Unpack
 
 import pyarrow as pa
 
 from .client import Client
 from .errors import InvalidInputError
 from .lake import local_today
-from .query import MAX_PAGE_SIZE, CdrQuery
+from .query import CdrQuery, QueryArgs, query_doc
 
 try:
     import dlt
@@ -63,17 +63,13 @@ TIMES = ("start_time", "end_time")
     merge_key="date",
     write_disposition={"disposition": "merge", "strategy": "delete-insert"},
 )
+@query_doc
 def cdr(
     start: str | dt.date,
     end: str | dt.date | None = None,
     client: Client | None = None,
     refresh_days: int = 2,
-    did_number: str | None = None,
-    call_number: str | None = None,
-    call_type: int | str | None = None,
-    tz: str | None = None,
-    page_size: int = MAX_PAGE_SIZE,
-    allow_long: bool = False,
+    **query: Unpack[QueryArgs],
 ) -> Iterator[pa.Table]:
     """NXCloud's DID call records, one Arrow table per date, merged into the destination by date.
 
@@ -84,10 +80,9 @@ def cdr(
         client: the :class:`nxframe.Client` to use; default ``Client()`` from
             the environment (``NXCLOUD_ACCESS_KEY``, ``NXCLOUD_ACCESS_SECRET``).
         refresh_days: how many of the last dates loaded are loaded again.
-        did_number, call_number, call_type, tz, page_size, allow_long: as in
-            :func:`nxframe.fetch_cdr`. A pipeline's ``cdr`` keeps the filters
-            it was first loaded with; load other filters under another name
-            (``cdr.with_name("cdr_incoming")(...)``).
+        {query}
+            (A pipeline's ``cdr`` keeps the filters it was first loaded with;
+            load other filters under another name: ``cdr.with_name("cdr_incoming")(...)``.)
 
     Raises:
         InvalidInputError: a bad argument, or filters other than those
@@ -96,42 +91,24 @@ def cdr(
         dlt then loads nothing of the run and keeps the state it had, so the
         next run loads the same dates again.
     """
-    query = CdrQuery.build(
-        start,
-        end,
-        did_number=did_number,
-        call_number=call_number,
-        call_type=call_type,
-        page_size=page_size,
-        tz=tz,
-        allow_long=True,  # the range checked is the one this run loads, below
-    )
+    asked = CdrQuery.build(start, end, **{**query, "allow_long": True})  # the range checked is this run's, below
     if isinstance(refresh_days, bool) or not isinstance(refresh_days, int) or refresh_days < 0:
         raise InvalidInputError(f"refresh_days must be an integer >= 0, not {refresh_days!r}", parameter="refresh_days")
     if client is not None and not isinstance(client, Client):
         raise InvalidInputError(f"client must be an nxframe.Client or None, not {client!r}", parameter="client")
-    today = local_today(query.tz)
-    last = min(today, query.end if end is not None else today - dt.timedelta(days=1))
+    today = local_today(asked.tz)
+    last = min(today, asked.end if end is not None else today - dt.timedelta(days=1))
     # Set on the resource being run, before its first table: the times' zone is known only now.
-    dlt.current.resource().apply_hints(columns=_time_hints(query.tz))
+    dlt.current.resource().apply_hints(columns=_time_hints(asked.tz))
     state = dlt.current.resource_state()
-    _check_filters(state, query)
-    first = query.start
+    _check_filters(state, asked)
+    first = asked.start
     if "last_date" in state:
         first = max(first, dt.date.fromisoformat(state["last_date"]) - dt.timedelta(days=refresh_days - 1))
     if first > last:
         return
     with contextlib.nullcontext(client) if client is not None else Client() as active:
-        dates = active.iter_dates(
-            first,
-            last,
-            did_number=query.did_number,
-            call_number=query.call_number,
-            call_type=query.call_type,
-            page_size=query.page_size,
-            tz=query.tz,
-            allow_long=allow_long,
-        )
+        dates = active.iter_dates(first, last, **query)
         for date, table in dates:
             yield _for_dlt(table)
             state["last_date"] = date.isoformat()

@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Unpack
 
 import pandas as pd
 import pyarrow as pa
@@ -27,7 +27,7 @@ from .errors import InvalidInputError, LakeError, NxframeError
 from .lake import Lake, local_today
 from .pages import DateResult, count_rows
 from .progress import ProgressOption, progress_reporter
-from .query import MAX_PAGE_SIZE, CdrQuery
+from .query import CdrQuery, QueryArgs, query_doc
 from .stream import stream_dates
 
 __all__ = ["MAX_REFRESH_DAYS", "check_lake", "sync_lake"]
@@ -70,6 +70,7 @@ class _Plan:
     done: dict[dt.date, Outcome]
 
 
+@query_doc
 def sync_lake(
     lake: LakeLocation,
     start: str | dt.date,
@@ -80,13 +81,9 @@ def sync_lake(
     lock_timeout: float = 60,
     client: Client | None = None,
     progress: ProgressOption = None,
-    did_number: str | None = None,
-    call_number: str | None = None,
-    call_type: int | str | None = None,
-    tz: str | None = None,
-    page_size: int = MAX_PAGE_SIZE,
     today: dt.date | None = None,
     storage_options: dict[str, Any] | None = None,
+    **query: Unpack[QueryArgs],
 ) -> pd.DataFrame:
     """Bring a lake up to date for ``start``..``end``; safe to re-run at any time.
 
@@ -110,9 +107,9 @@ def sync_lake(
     rest are ``failed`` with the error; a re-run finishes the job.
 
     Args:
-        did_number, call_number, call_type, tz: the filters of a new lake;
-            default to what the lake already holds.
-        page_size: rows per request, 1..999.
+        {query}
+            (The filters and ``tz`` are those of a new lake; on an existing lake
+            each defaults to what it holds.)
         today: the date taken as today (default: the clock, in the lake's
             ``tz`` when it has one); for tests and replays.
         storage_options: passed to fsspec as given (S3: ``endpoint_url``,
@@ -129,28 +126,21 @@ def sync_lake(
     """
     store = Lake(lake, storage_options=storage_options)
     _check_options(refresh_days=refresh_days, verify=verify, client=client, today=today)
-    recorded = store.recorded_query() or {}
-    query = CdrQuery.build(
-        start,
-        end,
-        did_number=did_number if did_number is not None else recorded.get("did_number"),
-        call_number=call_number if call_number is not None else recorded.get("call_number"),
-        call_type=call_type if call_type is not None else recorded.get("call_type"),
-        tz=tz if tz is not None else recorded.get("tz"),
-        page_size=page_size,
-    )
-    store.check_query(query)
+    recorded = CdrQuery.arguments(store.recorded_query() or {})
+    given: dict[str, Any] = {name: value for name, value in query.items() if value is not None}
+    built = CdrQuery.build(start, end, **{**recorded, **given})
+    store.check_query(built)
     with progress_reporter(progress, description="sync") as reporter, store.writer(lock_timeout=lock_timeout):
-        store.check_query(query)  # again under the lock: another writer may have started the lake meanwhile
-        day = local_today(query.tz) if today is None else today
-        plan = _plan(store, query, day, refresh_days, deep=verify)
+        store.check_query(built)  # again under the lock: another writer may have started the lake meanwhile
+        day = local_today(built.tz) if today is None else today
+        plan = _plan(store, built, day, refresh_days, deep=verify)
         if not (verify or plan.fetch):
             return _outcome_frame(plan.done.values())  # nothing to ask: no client needed
         with _client(client) as active:
             if verify:
-                _verify(store, active, query, plan)
-            for result in stream_dates(active.transport, query, sorted(plan.fetch), progress=reporter.callback):
-                plan.done[result.date] = _store(store, query, plan.fetch[result.date], result, day)
+                _verify(store, active, built, plan)
+            for result in stream_dates(active.transport, built, sorted(plan.fetch), progress=reporter.callback):
+                plan.done[result.date] = _store(store, built, plan.fetch[result.date], result, day)
                 if store.stopped is not None:
                     break  # the storage failed or the lease was lost: write nothing more
         _unfinished(plan, store)
@@ -335,15 +325,7 @@ def check_lake(
         raise InvalidInputError(
             f"there is no lake at {store.location!r} (no such folder); check the path", parameter="lake"
         )
-    recorded = store.recorded_query() or {}
-    query = CdrQuery.build(
-        start,
-        end,
-        did_number=recorded.get("did_number"),
-        call_number=recorded.get("call_number"),
-        call_type=recorded.get("call_type"),
-        tz=recorded.get("tz"),
-    )
+    query = CdrQuery.build(start, end, **CdrQuery.arguments(store.recorded_query() or {}))
     day = local_today(query.tz) if today is None else today
     dates = [date for date in query.dates() if date <= day]
     counts: list[int | NxframeError] = []

@@ -265,8 +265,10 @@ def test_a_frames_own_dates_fetch_it_again(sim: Simulator, client: nxframe.Clien
 def test_a_built_query_fetches_what_fetch_cdr_fetches(sim: Simulator, client: nxframe.Client) -> None:
     query = CdrQuery.build("2024-03-05", did_number=sim.records("2024-03-05")[0]["number"], call_type="incoming")
     by_query = client.fetch_query(query, progress=False)
-    by_keywords = client.fetch_cdr("2024-03-05", did_number=query.did_number, call_type="incoming", progress=False)
+    by_keywords = client.fetch_cdr(
+        "2024-03-05", did_number=query.value("did_number"), call_type="incoming", progress=False
+    )
     pd.testing.assert_frame_equal(by_query, by_keywords)
     pd.testing.assert_frame_equal(
-        by_query, sim.ground_truth("2024-03-05", did_number=query.did_number, call_type="incoming")
+        by_query, sim.ground_truth("2024-03-05", did_number=query.value("did_number"), call_type="incoming")
     )

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
+from ..query import FILTERS
 from ..redaction import Secret
 from ..signing import ALGORITHMS, sign
 from . import hostile
@@ -193,10 +194,13 @@ def _valid_body(body: Any) -> bool:
 
     if not integer(body.get("pageSize"), 1, 999) or not integer(body.get("page"), 1, 10**9):
         return False
-    for name in ("didNumber", "callNumber"):
-        if name in body and not isinstance(body[name], str):
-            return False
-    return "type" not in body or integer(body["type"], 0, 1)
+    for rule in FILTERS:  # a filter with codes takes one of them (an integer), a free-text one a string
+        if rule.api_field in body:
+            value = body[rule.api_field]
+            coded = integer(value, min(rule.codes.values(), default=0), max(rule.codes.values(), default=-1))
+            if not (coded and value in rule.codes.values() if rule.codes else isinstance(value, str)):
+                return False
+    return True
 
 
 def error_body(code: int, message: str | None = None) -> bytes:

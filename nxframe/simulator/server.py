@@ -19,11 +19,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Unpack
 
 import pandas as pd
 
-from ..query import parse_date
+from ..query import FILTERS, CdrQuery, QueryArgs, parse_date, query_doc
 from .data import CallGenerator, page_body, record_json
 from .faults import FaultPlan
 from .handler import Handler, RequestLog, SimServer, handle
@@ -37,16 +37,17 @@ __all__ = ["RequestLog", "Simulator"]
 
 @dataclass(frozen=True)
 class _Filters:
-    did_number: str | None
-    call_number: str | None
-    call_type: int | None
+    """The API values of a request's filters (hashable: a key of the page cache); rules in ``FILTERS``."""
+
+    values: tuple[tuple[str, str | int], ...]
+
+    @classmethod
+    def of_body(cls, body: dict[str, Any]) -> _Filters:
+        return cls(tuple((f.name, body[f.api_field]) for f in FILTERS if body.get(f.api_field) is not None))
 
     def keep(self, record: dict[str, Any]) -> bool:
-        return (
-            (self.did_number is None or str(record["number"]) == self.did_number)
-            and (self.call_number is None or str(record["callNumber"]) == self.call_number)
-            and (self.call_type is None or record["callType"] == self.call_type)
-        )
+        given = dict(self.values)
+        return all(f.keeps(record, given.get(f.name)) for f in FILTERS)
 
 
 class Simulator:
@@ -204,23 +205,15 @@ class Simulator:
         """The date's records as the server holds them (copies)."""
         return [dict(r) for r in self._day(parse_date(date))]
 
+    @query_doc
     def ground_truth(
-        self,
-        start: str | dt.date,
-        end: str | dt.date | None = None,
-        *,
-        did_number: str | None = None,
-        call_number: str | None = None,
-        call_type: int | str | None = None,
-        tz: str | None = None,
+        self, start: str | dt.date, end: str | dt.date | None = None, **query: Unpack[QueryArgs]
     ) -> pd.DataFrame:
-        """What ``fetch_cdr`` must return for these arguments, built independently of it."""
-        from ..query import CdrQuery
-
-        query = CdrQuery.build(start, end, did_number=did_number, call_number=call_number, call_type=call_type, tz=tz)
-        filters = _Filters(query.did_number, query.call_number, query.call_type)
-        days = [(date, [r for r in self._day(date) if filters.keep(r)]) for date in query.dates()]
-        return truth_frame(days, tz=query.tz)
+        """What ``fetch_cdr`` must return for these arguments (its keywords), built independently of it."""
+        built = CdrQuery.build(start, end, **query)
+        filters = _Filters(built.filters_set)
+        days = [(date, [r for r in self._day(date) if filters.keep(r)]) for date in built.dates()]
+        return truth_frame(days, tz=built.tz)
 
     def set_rows(self, date: str | dt.date, rows: int) -> None:
         """Give ``date`` exactly ``rows`` calls (regenerated, deterministic)."""
@@ -339,6 +332,6 @@ class Simulator:
     def answer(self, body: dict[str, Any], skew: int = 0) -> bytes:
         """The code-0 page body for a checked request body (``skew``: start that many rows early)."""
         date = parse_date(body["date"])
-        filters = _Filters(body.get("didNumber"), body.get("callNumber"), body.get("type"))
+        filters = _Filters.of_body(body)
         size = body["pageSize"] if self.max_page_size is None else min(body["pageSize"], self.max_page_size)
         return self._page_body(date, filters, body["page"], size, skew)

@@ -62,7 +62,7 @@ from ..errors import InvalidInputError, NxframeError
 from ..lake import Lake
 from ..outputs import error_text, html_escape
 from ..pages import FetchProgress
-from ..query import MAX_PAGE_SIZE, CdrQuery
+from ..query import FILTERS, MAX_PAGE_SIZE, CdrQuery
 from ..redaction import MASK, Secret
 from .display import bundles, outputs
 from .summary import Summary, summarize
@@ -146,18 +146,25 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
         text_layout = widgets.Layout(width="15em")
         self.start_picker = widgets.DatePicker(value=first, description="From")
         self.end_picker = widgets.DatePicker(value=last, description="To")
-        self.did_number_text = widgets.Text(
-            description="DID number", placeholder="any", layout=text_layout, style={"description_width": "initial"}
-        )
-        self.call_number_text = widgets.Text(
-            description="Other party", placeholder="any", layout=text_layout, style={"description_width": "initial"}
-        )
-        self.call_type_dropdown = widgets.Dropdown(
-            options=[("any", "any"), ("incoming", "incoming"), ("outgoing", "outgoing")],
-            value="any",
-            description="Direction",
-            layout=widgets.Layout(width="14em"),
-        )
+        #: One control per filter of ``nxframe.query.FILTERS``: a dropdown for named values, else a text box;
+        #: also reachable as ``<name>_dropdown`` / ``<name>_text`` (``explorer.call_type_dropdown``).
+        self.filter_controls: dict[str, widgets.Text | widgets.Dropdown] = {}
+        for rule in FILTERS:
+            control: widgets.Text | widgets.Dropdown
+            if rule.codes:
+                options = [("any", "any"), *((name, name) for name in rule.codes)]
+                control = widgets.Dropdown(
+                    options=options, value="any", description=rule.label, layout=widgets.Layout(width="14em")
+                )
+            else:
+                control = widgets.Text(
+                    description=rule.label,
+                    placeholder="any",
+                    layout=text_layout,
+                    style={"description_width": "initial"},
+                )
+            self.filter_controls[rule.name] = control
+            setattr(self, f"{rule.name}_{'dropdown' if rule.codes else 'text'}", control)
         self.fetch_button = widgets.Button(
             description="Fetch", button_style="primary", icon="download", tooltip="Fetch the call records"
         )
@@ -180,7 +187,7 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
             actions.append(self.lake_checkbox)
         self.children = (
             widgets.HBox([self.start_picker, self.end_picker]),
-            widgets.HBox([self.did_number_text, self.call_number_text, self.call_type_dropdown]),
+            widgets.HBox(list(self.filter_controls.values())),
             widgets.HBox(actions),
             widgets.HBox([self.progress_bar, self.progress_label]),
             self.status,
@@ -265,13 +272,12 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
         start = self.start_picker.value
         if start is None:
             raise InvalidInputError("pick a start date (From)")
-        call_type = self.call_type_dropdown.value
+        chosen = {name: str(control.value).strip() for name, control in self.filter_controls.items()}
+        filters = {name: None if value in ("", "any") else value for name, value in chosen.items()}
         return CdrQuery.build(
             start,
             self.end_picker.value,  # empty: just the start date
-            did_number=self.did_number_text.value.strip() or None,
-            call_number=self.call_number_text.value.strip() or None,
-            call_type=None if call_type == "any" else call_type,
+            **filters,
             page_size=self.page_size,
             tz=self.tz,
         )

@@ -1,7 +1,7 @@
 """A hostile or broken server over real HTTP: nothing leaks, nothing hangs, nothing exhausts memory.
 
 Each test names what it measures (requests sent, elapsed, peak RSS) in its
-assertions; DESIGN.md "What the client refuses from a server" is the contract.
+assertions; the README's "What nxframe refuses from a server" is the contract.
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def test_a_compressed_body_within_the_cap_is_inflated_and_checked(sim: Simulator
     assert caught.value.__cause__ is None and caught.value.__context__ is None
 
 
-# -- page counts (need pages.py and decode: DESIGN.md "Page counts are sane") ------------
+# -- page counts (need pages.py and decode: "Page counts are sane") ------------
 
 
 @pytest.mark.parametrize("total", [10**12, -5])
@@ -236,7 +236,7 @@ def test_a_wrong_page_number_is_refused_after_one_request(sim: Simulator) -> Non
     assert len(sim.requests) == 1
 
 
-# -- strict JSON (need decode: DESIGN.md "Bodies are strict JSON") ------------------------
+# -- strict JSON (need decode: "Bodies are strict JSON") ------------------------
 
 
 @pytest.mark.parametrize(

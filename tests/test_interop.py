@@ -55,6 +55,6 @@ def test_dask_reads_decimals_exactly(sim: Simulator, lake: Path) -> None:
     dd = pytest.importorskip("dask.dataframe")
     frame = dd.read_parquet(str(lake), dtype_backend="pyarrow")
     assert str(frame["call_price"].dtype) == "decimal128(18, 6)[pyarrow]"
-    # A plain ddf.call_price.sum() hits a Dask tokenisation limitation (FACTS.md); sum per partition instead.
+    # A plain ddf.call_price.sum() hits a Dask tokenisation limitation (see the README); sum per partition.
     total = sum(frame.map_partitions(lambda part: part["call_price"].sum()).compute())
     assert total == sim.ground_truth(*MONTH)["call_price"].sum()

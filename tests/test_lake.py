@@ -143,21 +143,35 @@ def test_one_failed_date_leaves_the_others_done_and_the_rerun_finishes(
     pd.testing.assert_frame_equal(nxframe.read_lake(lake), sim.ground_truth("2024-02-01", "2024-02-05"))
 
 
-def test_a_write_that_fails_leaves_the_previous_partition_byte_for_byte(
-    sim: Simulator, client: nxframe.Client, month_lake: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+#: A fetch into a lake in a process whose files the kernel caps at a size (RLIMIT_FSIZE): a real
+#: "File too large" from the OS in the middle of writing the partition, nothing patched.
+_CAPPED_WRITER = """
+import resource, signal, sys
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the write fails with EFBIG instead of the process dying
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[2]), int(sys.argv[2])))
+import nxframe
+try:
+    nxframe.fetch_cdr("2024-02-07", lake=sys.argv[1], progress=False)
+except nxframe.LakeError as exc:
+    print(exc)
+    sys.exit(3)
+"""
+
+
+def test_a_write_that_fails_leaves_the_previous_partition_byte_for_byte(sim: Simulator, month_lake: Path) -> None:
     part = month_lake / "date=2024-02-07" / "part-0.parquet"
     before = part.read_bytes()
     sim.add_calls("2024-02-07", 10)
-
-    def disk_full(fd: int) -> None:
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(os, "fsync", disk_full)
-    failed = re.escape("cannot write date=2024-02-07/part-0.parquet: No space left")
-    with pytest.raises(nxframe.LakeError, match=failed):
-        client.fetch_cdr("2024-02-07", lake=month_lake, progress=False)  # a storage failure is a LakeError
-    monkeypatch.undo()
+    cap = len(before) // 2  # the new partition is larger than this: the OS refuses to write all of it
+    done = subprocess.run(
+        [sys.executable, "-c", _CAPPED_WRITER, str(month_lake), str(cap)],
+        env={**os.environ, **sim.env()},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 3, done.stderr[-2000:]  # a storage failure is a LakeError
+    assert re.search(r"cannot write date=2024-02-07/part-0.parquet: .*File too large", done.stdout), done.stdout
     assert part.read_bytes() == before
     assert [p.name for p in part.parent.iterdir()] == ["part-0.parquet"]
 

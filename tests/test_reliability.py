@@ -82,10 +82,14 @@ def test_a_sync_killed_at_random_moments_always_leaves_a_readable_lake(
         refresh_all = ["--refresh-days", "3660"]
         counts = []
         for _ in range(kills):
+            # Killed after a random number of the run's requests (a run makes ~45), however slowly it starts:
+            # events, not a clock, decide when, so a loaded machine moves the kill, never misses the writes.
+            target = len(sim.requests) + rng.randint(4, 40)
             process = subprocess.Popen(
                 command + refresh_all, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
             )
-            time.sleep(rng.uniform(0.7, 1.8))
+            while len(sim.requests) < target and process.poll() is None:
+                time.sleep(rng.uniform(0.005, 0.02))
             process.send_signal(signal.SIGKILL)
             process.wait()
             counts.append(_complete_partitions(lake, sim))

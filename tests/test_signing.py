@@ -1,4 +1,4 @@
-"""The signature, pinned by every known answer in api/signing.md."""
+"""The signature, pinned by every known answer in docs/signing.md."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ counts, at module level or inside a function (a lazy import is still a
 dependency). ``from . import x`` where ``x`` is a module depends on ``x``
 only, not on the package's ``__init__``; a package's ``__init__`` depends on
 the submodules it re-exports, so a submodule importing its own package's
-``__init__`` back is a cycle (the half-initialised-module trap). Otherwise the
-rules of ``../shared/tools/structure.py``.
+``__init__`` back is a cycle (the half-initialised-module trap). Modules
+over 400 lines fail too (``docs/design.md``, "The shape").
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ SIGNER = "nxframe.signing"
 #: Proxy credentials, the other secret a request needs, are read once where the proxy URL is parsed and once
 #: where its Proxy-Authorization header is built: module -> how many reveal() calls it may hold.
 PROXY_READERS = {"nxframe.network": 1, "nxframe.transport.connections": 1}
-#: The floor: pure, no I/O; it may import only itself (COMMON.md "Data flows one way").
+#: The floor: pure, no I/O; it may import only itself (docs/design.md, "The shape").
 FLOOR = {"errors", "config", "network", "redaction", "schema", "signing", "query", "_version"}
 #: The edges (and their helper modules, ``cli_*``): whatever sits below them never imports them.
 EDGES = {"cli", "demo", "widgets", "__main__"}

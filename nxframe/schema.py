@@ -10,7 +10,7 @@ what decode, pages and the lake's Parquet files hold: ``date32`` and
 *frame* type (:meth:`Column.pandas_dtype`). The frame's three temporal columns
 are numpy ``datetime64[s]``, not Arrow-backed: on pandas 3.1 Arrow dates make
 ``df[df.date == "2024-03-01"]`` silently empty and ``.loc["2024-03"]``,
-``to_json`` and merges with datetime64 columns raise (FACTS.md).
+``to_json`` and merges with datetime64 columns raise (measured; ``docs/design.md``).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""NXCloud request signing (``api/signing.md``): pure functions, no clock, no I/O.
+"""NXCloud request signing (``docs/signing.md``): pure functions, no clock, no I/O.
 
 The server hashes the exact JSON text it received, so the caller must
 serialise the body once, sign those bytes and send those same bytes.

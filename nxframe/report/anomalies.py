@@ -1,6 +1,6 @@
 """What changed since the month before, and what looks wrong: exact, from Arrow tables.
 
-The rules are DESIGN.md's ("The monthly report"); the thresholds are named
+The rules are the README's ("The monthly report"); the thresholds are named
 constants here so the README, the tests and the text agree:
 
 - ``cost_spike_day``: a date whose cost is more than :data:`SPIKE_FACTOR`

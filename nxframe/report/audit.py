@@ -1,7 +1,7 @@
 """The billing check: every call recomputed by the documented fee rules, in exact decimals.
 
-The rules (``api/did-cdr.md``: feeType 0 is "60+60", 1 is "1+1"; DESIGN.md
-"The monthly report"):
+The rules (``docs/nxcloud-api.md``: feeType 0 is "60+60", 1 is "1+1"; the
+README's "The monthly report"):
 
 - 60+60 bills every started minute: expected minutes = ceil(call_duration / 60);
 - 1+1 bills per second: expected minutes = call_duration / 60, 6 places half-up;

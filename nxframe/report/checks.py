@@ -27,7 +27,7 @@ def audit_billing(
     price_tolerance: str | Decimal = "0.000001",
     storage_options: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """The calls billed against the documented fee rules (``api/did-cdr.md``), one row per flagged call.
+    """The calls billed against the documented fee rules (``docs/nxcloud-api.md``), one row per flagged call.
 
     Rules: 60+60 bills ``ceil(call_duration / 60)`` minutes; 1+1 bills
     ``call_duration / 60`` minutes to 6 places half-up; the cost is minutes x

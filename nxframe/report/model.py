@@ -10,7 +10,7 @@ Definitions (also written into every rendered report):
 - ``answered``: calls with ``call_duration > 0``.
 - ``duration_seconds``: the sum of ``call_duration``.
 - ``billed_minutes``: the exact sum of ``fee_duration_minute``.
-- ``cost``: the exact sum of ``call_price``, in yuan (``api/did-cdr.md``).
+- ``cost``: the exact sum of ``call_price``, in yuan (``docs/nxcloud-api.md``).
 - ``avg_cost_per_minute``: ``cost / billed_minutes`` rounded to 6 decimal
   places, ROUND_HALF_UP (the only rounded figure); null when
   ``billed_minutes`` is 0.

@@ -32,7 +32,7 @@ __all__ = [
     "timestamp",
 ]
 
-#: The API documents prices and costs in yuan (``api/did-cdr.md``, callPrice).
+#: The API documents prices and costs in yuan (``docs/nxcloud-api.md``, callPrice).
 CURRENCY = "CNY"
 MONTH_NAMES = [""] + [calendar.month_name[n] for n in range(1, 13)]
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")  # ASCII digits: "２０２４-０２" is not a month here

@@ -7,7 +7,7 @@ writes it as the server would, decimals as their exact text.
 
 Every date is the same for a seed. Every seed's DID lines include both fee
 types ("60+60" and "1+1"), billed exactly by the documented rules
-(``api/did-cdr.md``; :func:`billed`). Most days are "clean": documented types
+(``docs/nxcloud-api.md``; :func:`billed`). Most days are "clean": documented types
 everywhere (the shape the fast decoder reads), but still with empty end times
 of unanswered calls and an undocumented ``endDirection`` code now and then.
 About one day in four is "awkward", as a real server may be after an

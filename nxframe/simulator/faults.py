@@ -24,7 +24,7 @@ Kinds (``FaultPlan.add(kind, ...)``):
                        repeating the end of the previous page.
 =====================  =====================================================
 
-Hostile answers (DESIGN.md "What the client refuses from a server"):
+Hostile answers (the README's "What nxframe refuses from a server"):
 
 =====================  =====================================================
 ``redirect_3NN``       HTTP 3NN (301, 302, 303, 307, 308) with

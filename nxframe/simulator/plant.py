@@ -39,7 +39,7 @@ class Line:
 
 
 def billed(duration: int, fee_type: int, price_unit: Decimal) -> tuple[Decimal, Decimal]:
-    """Billed minutes and cost by the documented rules (``api/did-cdr.md``).
+    """Billed minutes and cost by the documented rules (``docs/nxcloud-api.md``).
 
     60+60 bills every started minute; 1+1 bills per second (minutes to 6
     places half-up); the cost is minutes x price, 6 places half-up.

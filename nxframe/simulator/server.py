@@ -1,6 +1,6 @@
 """A real HTTP server on 127.0.0.1 that answers ``POST /api/did/cdr`` like NXCloud.
 
-It checks what NXCloud checks (``api/signing.md``, ``api/did-cdr.md``): every
+It checks what NXCloud checks (``docs/signing.md``, ``docs/nxcloud-api.md``): every
 signed header, the signature (md5 or sha256) over the exact body bytes, the
 60-second ``ts`` window, the body's fields, ``pageSize < 1000``; and answers
 with the documented codes. Its data comes from :class:`CallGenerator`, the

@@ -63,7 +63,7 @@ __all__ = [
 
 log = logging.getLogger("nxframe")
 
-BIZ_TYPE = "4"  # DID business (api/did-cdr.md)
+BIZ_TYPE = "4"  # DID business (docs/nxcloud-api.md)
 CDR_ACTION = "cdr"
 
 

@@ -77,6 +77,7 @@ def test_the_audit_finds_exactly_the_planted_calls_with_exact_overcharges(billed
     audit = nxframe.audit_billing(billed.frame)
     assert len(billed.off_rule) >= 10  # the month has something to find
     assert set(audit["id"].tolist()) == set(billed.off_rule)
+    price_signs: list[tuple[str, bool]] = []  # (planted kind, overcharge > 0) of the calls billed off on price alone
     expected = {i: rule_check(r) for i, (_date, r) in billed.records.items()}
     assert {i for i, found in expected.items() if found} == set(billed.off_rule)
     for row in audit.to_dict("records"):
@@ -91,7 +92,9 @@ def test_the_audit_finds_exactly_the_planted_calls_with_exact_overcharges(billed
         kind = billed.off_rule[row["id"]]
         assert issue == kind.rsplit("_", 1)[0]  # "minutes_over" -> "minutes", "minutes+price_under" -> "minutes+price"
         if kind.startswith("price"):
-            assert (row["overcharge"] > 0) == kind.endswith("over")
+            price_signs.append((kind, row["overcharge"] > 0))
+    assert {kind for kind, _ in price_signs} == {"price_over", "price_under"}  # both directions were checked
+    assert all(over == kind.endswith("over") for kind, over in price_signs)
 
 
 def test_the_columns_order_and_types_are_the_documented_ones(billed: Billed) -> None:
@@ -190,7 +193,7 @@ def test_bad_sources_and_dates_are_invalid_input(billed: Billed, tmp_path: Path)
         nxframe.audit_billing(billed.frame, "2024-05-03", "2024-05-01")
     with pytest.raises(nxframe.InvalidInputError, match="floats"):
         nxframe.audit_billing(billed.frame.cdr.floats())
-    with pytest.raises(nxframe.InvalidInputError):
+    with pytest.raises(nxframe.InvalidInputError, match=r"source must be a DataFrame .* or a lake path, not int"):
         nxframe.audit_billing(42)  # type: ignore[arg-type]
 
 

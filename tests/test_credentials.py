@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -23,9 +24,10 @@ def _chain(error: BaseException) -> list[BaseException]:
     return found
 
 
-def _refused(sim: Simulator, **arguments: Any) -> nxframe.InvalidInputError:
+def _refused(sim: Simulator, words: str, **arguments: Any) -> nxframe.InvalidInputError:
+    """``Client(**arguments)`` refused with a message holding ``words`` (literally)."""
     options = {"access_key": sim.access_key, "access_secret": sim.access_secret, "base_url": sim.base_url}
-    with pytest.raises(nxframe.InvalidInputError) as caught:
+    with pytest.raises(nxframe.InvalidInputError, match=re.escape(words)) as caught:
         nxframe.Client(**(options | arguments))
     assert sim.requests == [], "refused before any request"
     return caught.value
@@ -44,7 +46,7 @@ def _refused(sim: Simulator, **arguments: Any) -> nxframe.InvalidInputError:
     ],
 )
 def test_a_bad_secret_is_refused_without_being_echoed(sim: Simulator, secret: Any, words: str) -> None:
-    error = _refused(sim, access_secret=secret)
+    error = _refused(sim, words, access_secret=secret)
     assert words in str(error) and "access_secret" in str(error) and "NXCLOUD_ACCESS_SECRET" in str(error)
     for item in _chain(error):
         assert SECRET_TAIL not in repr(item) and SECRET_TAIL not in repr(vars(item))
@@ -62,7 +64,7 @@ def test_a_bad_secret_is_refused_without_being_echoed(sim: Simulator, secret: An
     ],
 )
 def test_a_bad_access_key_is_refused(sim: Simulator, key: Any, words: str) -> None:
-    error = _refused(sim, access_key=key)
+    error = _refused(sim, words, access_key=key)
     assert words in str(error) and "access_key" in str(error)
 
 
@@ -103,7 +105,7 @@ def test_a_secret_object_and_printable_punctuation_are_accepted(sim: Simulator) 
     ],
 )
 def test_a_base_url_that_does_not_parse_is_refused(sim: Simulator, base_url: str, words: str) -> None:
-    error = _refused(sim, base_url=base_url)
+    error = _refused(sim, words, base_url=base_url)
     assert words in str(error)
     assert "pw" not in str(error)
 
@@ -131,7 +133,7 @@ def test_a_base_url_that_does_not_parse_is_refused(sim: Simulator, base_url: str
 def test_a_setting_out_of_its_bounds_is_an_input_error_not_an_overflow(
     sim: Simulator, setting: str, value: Any
 ) -> None:
-    error = _refused(sim, **{setting: value})
+    error = _refused(sim, f"{setting} must be a", **{setting: value})
     assert setting in str(error)
     assert len(str(error)) < 300, "a huge number is not printed whole"
 
@@ -144,35 +146,35 @@ def test_the_new_caps_have_their_documented_defaults_and_can_be_set(sim: Simulat
 
 
 @pytest.mark.parametrize(
-    ("arguments", "parameter"),
+    ("arguments", "parameter", "words"),
     [
-        ({"access_key": 42}, "access_key"),
-        ({"access_key": ""}, "access_key"),
-        ({"access_secret": ""}, "access_secret"),
-        ({"access_secret": "x\n"}, "access_secret"),
-        ({"algorithm": "sha1"}, "algorithm"),
-        ({"algorithm": None}, "algorithm"),
-        ({"base_url": "ftp://127.0.0.1"}, "base_url"),
-        ({"base_url": "http://evil.example"}, "base_url"),
-        ({"base_url": 8080}, "base_url"),
-        ({"timeout": 0}, "timeout"),
-        ({"max_retries": -1}, "max_retries"),
-        ({"concurrency": 0}, "concurrency"),
-        ({"max_rps": 0}, "max_rps"),
-        ({"retry_backoff": -1}, "retry_backoff"),
-        ({"retry_max_wait": "60"}, "retry_max_wait"),
-        ({"max_response_bytes": 0}, "max_response_bytes"),
-        ({"max_rows_per_date": 0}, "max_rows_per_date"),
-        ({"proxy": 3128}, "proxy"),
-        ({"proxy": "ftp://gateway.example"}, "proxy"),
-        ({"verify": 1}, "verify"),
-        ({"verify": "/no/such/bundle.pem"}, "verify"),
+        ({"access_key": 42}, "access_key", "access_key must be a str, not int: check NXCLOUD_ACCESS_KEY"),
+        ({"access_key": ""}, "access_key", "no NXCloud credentials: set NXCLOUD_ACCESS_KEY in the environment"),
+        ({"access_secret": ""}, "access_secret", "set NXCLOUD_ACCESS_SECRET in the environment, or pass"),
+        ({"access_secret": "x\n"}, "access_secret", "not printable ASCII (a control character"),
+        ({"algorithm": "sha1"}, "algorithm", "algorithm must be 'md5' or 'sha256', not 'sha1'"),
+        ({"algorithm": None}, "algorithm", "algorithm must be 'md5' or 'sha256', not None"),
+        ({"base_url": "ftp://127.0.0.1"}, "base_url", "base_url must look like 'https://api2.nxcloud.com'"),
+        ({"base_url": "http://evil.example"}, "base_url", "is plain http: NXCloud requests carry your access key"),
+        ({"base_url": 8080}, "base_url", "base_url must be a string like 'https://api2.nxcloud.com', not int"),
+        ({"timeout": 0}, "timeout", "timeout must be a number above 0 and at most 3600, not 0"),
+        ({"max_retries": -1}, "max_retries", "max_retries must be an integer from 0 to 100, not -1"),
+        ({"concurrency": 0}, "concurrency", "concurrency must be an integer from 1 to 64, not 0"),
+        ({"max_rps": 0}, "max_rps", "max_rps must be a number above 0 and at most 10000, not 0"),
+        ({"retry_backoff": -1}, "retry_backoff", "retry_backoff must be a number at least 0 and at most 600"),
+        ({"retry_max_wait": "60"}, "retry_max_wait", "retry_max_wait must be a number at least 0"),
+        ({"max_response_bytes": 0}, "max_response_bytes", "max_response_bytes must be an integer from 1024"),
+        ({"max_rows_per_date": 0}, "max_rows_per_date", "max_rows_per_date must be an integer from 1 to"),
+        ({"proxy": 3128}, "proxy", "proxy must be None (the environment), False (no proxy) or a URL like"),
+        ({"proxy": "ftp://gateway.example"}, "proxy", "nxframe speaks to http:// and https:// proxies, not 'ftp'"),
+        ({"verify": 1}, "verify", "verify must be True (the trust store"),
+        ({"verify": "/no/such/bundle.pem"}, "verify", "no such CA bundle file; name the PEM file"),
     ],
 )
 def test_every_refused_client_argument_names_its_parameter(
-    sim: Simulator, arguments: dict[str, Any], parameter: str
+    sim: Simulator, arguments: dict[str, Any], parameter: str, words: str
 ) -> None:
-    error = _refused(sim, **arguments)
+    error = _refused(sim, words, **arguments)
     assert error.parameter == parameter
     assert parameter in str(error)
 

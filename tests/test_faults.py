@@ -98,7 +98,10 @@ def test_a_refused_connection_is_a_connection_failure_not_a_timeout() -> None:
 def test_a_final_error_does_not_chain_the_signed_request(sim: Simulator) -> None:
     """A requests exception in __context__ would carry the request's headers, sign included."""
     sim.faults.add("drop", times=None)
-    with sim.client(max_retries=1, retry_backoff=0.01) as c, pytest.raises(nxframe.ServerError) as caught:
+    with (
+        sim.client(max_retries=1, retry_backoff=0.01) as c,
+        pytest.raises(nxframe.ServerError, match=r"connection to NXCloud failed .* try again later") as caught,
+    ):
         c.fetch_cdr(DAY, progress=False)
     assert caught.value.__context__ is None and caught.value.__cause__ is None
 

@@ -64,7 +64,8 @@ def test_a_redirect_is_refused_and_nothing_reaches_its_target(
     port = watcher.getsockname()[1]
     with Simulator(seed=7) as other:
         sim.faults.add(f"redirect_{status}", times=None, location=f"http://127.0.0.1:{port}/api/did/cdr")
-        with _client(sim) as c, pytest.raises(nxframe.ResponseError) as caught:
+        refused = rf"HTTP {status} for {DAY} page 1, a redirect to host '127\.0\.0\.1': nxframe never follows"
+        with _client(sim) as c, pytest.raises(nxframe.ResponseError, match=refused) as caught:
             c.fetch_cdr(DAY, progress=False)
         assert other.requests == []
     message = str(caught.value)
@@ -106,7 +107,8 @@ def test_a_dripping_body_is_cut_off_at_the_deadline_and_retried(sim: Simulator) 
     sim.set_rows(DAY, 50)
     sim.faults.add("drip", times=None, interval=0.05, bytes=1)
     started = time.monotonic()
-    with _client(sim, timeout=0.5, max_retries=2) as c, pytest.raises(nxframe.ServerError) as caught:
+    timed_out = rf"NXCloud timed out for {DAY} page 1: no whole answer within 0\.5 s; gave up after 2 retries"
+    with _client(sim, timeout=0.5, max_retries=2) as c, pytest.raises(nxframe.ServerError, match=timed_out) as caught:
         c.fetch_cdr(DAY, progress=False)
     elapsed = time.monotonic() - started
     assert "timed out" in str(caught.value) and "gave up after 2 retries" in str(caught.value)
@@ -120,7 +122,8 @@ def test_dripping_headers_are_cut_off_at_the_deadline_too(sim: Simulator) -> Non
     sim.set_rows(DAY, 3)
     sim.faults.add("drip_headers", times=None, interval=0.05)
     started = time.monotonic()
-    with _client(sim, timeout=0.5, max_retries=1) as c, pytest.raises(nxframe.ServerError) as caught:
+    timed_out = rf"NXCloud timed out for {DAY} page 1: no whole answer within 0\.5 s; gave up after 1 retries"
+    with _client(sim, timeout=0.5, max_retries=1) as c, pytest.raises(nxframe.ServerError, match=timed_out) as caught:
         c.fetch_cdr(DAY, progress=False)
     elapsed = time.monotonic() - started
     assert "timed out" in str(caught.value) and c.retries["timeout"] == 1
@@ -151,7 +154,8 @@ def test_a_drip_that_finishes_within_the_deadline_is_read(sim: Simulator) -> Non
 
 def test_a_body_that_never_ends_stops_at_the_cap(sim: Simulator) -> None:
     sim.faults.add("endless", times=None)
-    with _client(sim, max_response_bytes=2**20) as c, pytest.raises(nxframe.ResponseError) as caught:
+    over = r"is over max_response_bytes \(1,048,576 bytes, counted after decompression\): refused; raise Client"
+    with _client(sim, max_response_bytes=2**20) as c, pytest.raises(nxframe.ResponseError, match=over) as caught:
         c.fetch_cdr(DAY, progress=False)
     assert "max_response_bytes" in str(caught.value) and "1,048,576" in str(caught.value)
     assert len(sim.requests) == 1, "an oversized answer is not retried"
@@ -204,7 +208,8 @@ def test_a_gzip_bomb_stops_at_the_cap_without_inflating(tmp_path: Any) -> None:
 def test_a_compressed_body_within_the_cap_is_inflated_and_checked(sim: Simulator) -> None:
     """gzip within the cap is inflated, then judged like any body: here not the documented shape."""
     sim.faults.add("gzip_bomb", times=None, size=2**20)
-    with _client(sim, max_response_bytes=2**21) as c, pytest.raises(nxframe.ResponseError) as caught:
+    not_shape = r"NXCloud answered code 0 with 'data' = None, not an object with a list"
+    with _client(sim, max_response_bytes=2**21) as c, pytest.raises(nxframe.ResponseError, match=not_shape) as caught:
         c.fetch_cdr(DAY, progress=False)
     # the bomb inflates within this cap to a body of spaces: refused as not the documented shape
     assert len(sim.requests) == 1
@@ -240,28 +245,42 @@ def test_a_wrong_page_number_is_refused_after_one_request(sim: Simulator) -> Non
 
 
 @pytest.mark.parametrize(
-    ("kind", "options"),
+    ("kind", "options", "words"),
     [
-        ("deep_nesting", {"depth": 1000}),
-        ("duplicate_key", {"where": "envelope"}),
-        ("duplicate_key", {"where": "record"}),
-        ("nan", {"value": "NaN"}),
-        ("nan", {"value": "Infinity"}),
+        ("deep_nesting", {"depth": 1000}, "NXCloud sent JSON nested more than 64 levels deep"),
+        ("duplicate_key", {"where": "envelope"}, r"duplicate key \(the key 'code' appears twice in one object\)"),
+        ("duplicate_key", {"where": "record"}, r"duplicate key \(the key 'id' appears twice in one object\)"),
+        ("nan", {"value": "NaN"}, r"a body that is not JSON \(NaN is not a number JSON allows\)"),
+        ("nan", {"value": "Infinity"}, r"a body that is not JSON \(Infinity is not a number JSON allows\)"),
     ],
 )
-def test_a_body_that_is_not_strict_json_is_refused(sim: Simulator, kind: str, options: dict[str, Any]) -> None:
+def test_a_body_that_is_not_strict_json_is_refused(
+    sim: Simulator, kind: str, options: dict[str, Any], words: str
+) -> None:
     sim.set_rows(DAY, 5)
     sim.faults.add(kind, times=None, **options)
-    with _client(sim) as c, pytest.raises(nxframe.ResponseError):
+    with _client(sim) as c, pytest.raises(nxframe.ResponseError, match=words):
         c.fetch_cdr(DAY, progress=False)
     assert len(sim.requests) == 1
 
 
-@pytest.mark.parametrize("body", [b"null", b" null\n", b"[]", b"1", b'"ok"', b"true", b"{}", b"[null]"])
-def test_a_body_that_is_json_but_not_an_object_is_refused(sim: Simulator, body: bytes) -> None:
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"null", "NXCloud sent JSON that is not an object: NoneType"),
+        (b" null\n", "NXCloud sent JSON that is not an object: NoneType"),
+        (b"[]", "NXCloud sent JSON that is not an object: list"),
+        (b"1", "NXCloud sent JSON that is not an object: "),
+        (b'"ok"', "NXCloud sent JSON that is not an object: str"),
+        (b"true", "NXCloud sent JSON that is not an object: bool"),
+        (b"{}", "NXCloud's response has no integer 'code': None"),
+        (b"[null]", "NXCloud sent JSON that is not an object: list"),
+    ],
+)
+def test_a_body_that_is_json_but_not_an_object_is_refused(sim: Simulator, body: bytes, words: str) -> None:
     """``null`` as a whole body crashed the process (pyarrow 26's read_json segfaults on it): now a ResponseError."""
     sim.faults.add("body", times=None, body=body)
-    with _client(sim) as c, pytest.raises(nxframe.ResponseError):
+    with _client(sim) as c, pytest.raises(nxframe.ResponseError, match=re.escape(words)):
         c.fetch_cdr(DAY, progress=False)
     assert len(sim.requests) == 1, "the documented shape is not there: nothing to retry"
 
@@ -294,27 +313,29 @@ def _reachable(error: BaseException) -> list[Any]:
 
 
 @pytest.mark.parametrize(
-    ("kind", "options"),
+    ("kind", "options", "words"),
     [
-        ("redirect_307", {"location": "http://127.0.0.1:9/x"}),
-        ("drop", {}),
-        ("truncate", {}),
-        ("timeout", {"seconds": 1.0}),
-        ("drip", {"interval": 0.05}),
-        ("endless", {}),
-        ("gzip_bomb", {"size": 4 * 2**20}),
-        ("malformed", {}),
-        ("duplicate_key", {}),
-        ("code_1003", {}),
-        ("http_503", {"retry_after": 0}),
+        ("redirect_307", {"location": "http://127.0.0.1:9/x"}, "HTTP 307 .* nxframe never follows redirects"),
+        ("drop", {}, "the connection to NXCloud failed .* try again later"),
+        ("truncate", {}, r"was cut short \(fewer bytes than announced\)"),
+        ("timeout", {"seconds": 1.0}, r"NXCloud timed out .* no whole answer within 0\.5 s"),
+        ("drip", {"interval": 0.05}, r"NXCloud timed out .* no whole answer within 0\.5 s"),
+        ("endless", {}, r"is over max_response_bytes \(1,048,576 bytes"),
+        ("gzip_bomb", {"size": 4 * 2**20}, r"is over max_response_bytes \(1,048,576 bytes"),
+        ("malformed", {}, "NXCloud sent a body that is not JSON"),
+        ("duplicate_key", {}, "NXCloud sent JSON with a duplicate key"),
+        ("code_1003", {}, r"NXCloud rejected the signature .* check NXCLOUD_ACCESS_SECRET"),
+        ("http_503", {"retry_after": 0}, r"NXCloud failed for .* \(HTTP 503\); gave up after 1 retries"),
     ],
 )
-def test_no_error_from_a_hostile_answer_carries_the_sign_or_the_secret(kind: str, options: dict[str, Any]) -> None:
+def test_no_error_from_a_hostile_answer_carries_the_sign_or_the_secret(
+    kind: str, options: dict[str, Any], words: str
+) -> None:
     with Simulator(seed=7, access_secret=SECRET) as sim:
         sim.faults.add(kind, times=None, **options)
         with (
             sim.client(retry_backoff=0.01, max_retries=1, timeout=0.5, max_response_bytes=2**20) as c,
-            pytest.raises(nxframe.NxframeError) as caught,
+            pytest.raises(nxframe.NxframeError, match=words) as caught,
         ):
             c.fetch_cdr(DAY, progress=False)
         signs = {r.headers["sign"] for r in sim.requests}

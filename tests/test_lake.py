@@ -183,7 +183,7 @@ def test_a_fetch_that_fails_mid_day_leaves_the_previous_partition(
     before = part.read_bytes()
     sim.set_rows("2024-02-08", 900)
     sim.faults.add("code_1002", times=None, date="2024-02-08", page=3)
-    with pytest.raises(nxframe.ParameterError):
+    with pytest.raises(nxframe.ParameterError, match="NXCloud rejected the query parameters for 2024-02-08 page 3"):
         client.fetch_cdr("2024-02-08", page_size=300, lake=month_lake, progress=False)
     assert part.read_bytes() == before
 
@@ -404,18 +404,18 @@ def test_bad_sync_and_check_arguments_are_refused_before_any_request(
     sim: Simulator, client: nxframe.Client, month_lake: Path, tmp_path: Path
 ) -> None:
     sim.reset()
-    bad_sync: list[dict[str, object]] = [
-        {"refresh_days": 10**6},
-        {"refresh_days": -1},
-        {"refresh_days": True},
-        {"client": "x"},
-        {"lock_timeout": -1},
-        {"lock_timeout": float("nan")},
-        {"verify": "yes"},
-        {"today": "2024-02-01"},
+    bad_sync: list[tuple[dict[str, object], str]] = [
+        ({"refresh_days": 10**6}, "refresh_days must be an integer from 0 to 3660, not 1000000"),
+        ({"refresh_days": -1}, "refresh_days must be an integer from 0 to 3660, not -1"),
+        ({"refresh_days": True}, "refresh_days must be an integer from 0 to 3660, not True"),
+        ({"client": "x"}, "client must be an nxframe.Client or None, not str"),
+        ({"lock_timeout": -1}, "lock_timeout must be seconds from 0 to 604800 (a week), not -1"),
+        ({"lock_timeout": float("nan")}, "lock_timeout must be seconds from 0 to 604800 (a week), not nan"),
+        ({"verify": "yes"}, "verify must be True or False, not 'yes'"),
+        ({"today": "2024-02-01"}, "today must be a datetime.date or None, not '2024-02-01'"),
     ]
-    for arguments in bad_sync:
-        with pytest.raises(nxframe.InvalidInputError):
+    for arguments, words in bad_sync:
+        with pytest.raises(nxframe.InvalidInputError, match=re.escape(words)):
             nxframe.sync_lake(month_lake, *MONTH, **{"client": client, **arguments})  # type: ignore[arg-type]
     with pytest.raises(nxframe.InvalidInputError, match="refresh_days must be an integer from 0 to 3660"):
         nxframe.sync_lake(month_lake, *MONTH, client=client, refresh_days=3661)

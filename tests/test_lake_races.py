@@ -90,7 +90,8 @@ def test_a_writer_that_waits_beyond_lock_timeout_is_told_who_holds_the_lake(
     lake = tmp_path / "lake"
     with _worker(sim, "hold", str(lake), "30") as holder:
         before = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        with pytest.raises(nxframe.LakeError) as caught:
+        busy = r"is being written by pid \d+ .* waited 0\.5 s \(lock_timeout\) for it\. Let that writer finish"
+        with pytest.raises(nxframe.LakeError, match=busy) as caught:
             nxframe.sync_lake(lake, *DAYS, client=client, lock_timeout=0.5)
         message = str(caught.value)
         assert f"pid {holder.pid}" in message
@@ -194,5 +195,5 @@ def test_partitions_carry_page_checksums(sim: Simulator, client: nxframe.Client,
     verified = pq.ParquetFile(part, page_checksum_verification=True).read()
     assert verified.num_rows == len(sim.records("2024-04-01"))
     _flip_data_page_bytes(part)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="CRC checksum verification failed"):
         pq.ParquetFile(part, page_checksum_verification=True).read()

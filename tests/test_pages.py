@@ -75,7 +75,8 @@ def test_a_first_page_that_says_it_is_page_two_is_refused_after_one_request(sim:
 def test_a_later_page_with_the_wrong_number_is_refused_when_it_arrives(sim: Simulator) -> None:
     sim.set_rows(DAY, 500)
     sim.faults.add("page_number", date=DAY, page=2, value=1)
-    with sim.client(concurrency=1) as c, pytest.raises(nxframe.ResponseError) as caught:
+    wrong = "NXCloud answered the request for page 2 with page 1; its rows cannot be trusted"
+    with sim.client(concurrency=1) as c, pytest.raises(nxframe.ResponseError, match=wrong) as caught:
         c.fetch_cdr(DAY, page_size=100, progress=False)
     # One request on the wire at a time: page 3 may be asked for while page 2 is decoded, nothing after it.
     pages = [r.body["page"] for r in sim.requests if r.body]
@@ -97,9 +98,12 @@ def test_a_huge_day_is_paged_as_workers_free_up_not_scheduled_up_front(sim: Simu
     def enough(state: FetchProgress) -> None:
         seen.append(state)
         if state.pages_done >= stop_after:
-            raise EnoughPagesError
+            raise EnoughPagesError(f"the callback stopped the fetch after {state.pages_done} pages")
 
-    with sim.client(concurrency=4, max_rows_per_date=10**9) as c, pytest.raises(EnoughPagesError):
+    with (
+        sim.client(concurrency=4, max_rows_per_date=10**9) as c,
+        pytest.raises(EnoughPagesError, match="the callback stopped"),
+    ):
         c.fetch_cdr(DAY, page_size=10, progress=enough)
     pages = [r.body["page"] for r in sim.requests if r.body]
     assert stop_after <= len(pages) <= stop_after + 4 + min(4, os.cpu_count() or 1)
@@ -143,7 +147,8 @@ def test_a_day_that_changes_while_paged_is_scanned_again_and_comes_back_whole(si
 def test_a_day_that_never_settles_is_an_incomplete_data_error(sim: Simulator) -> None:
     sim.set_rows(DAY, 300)
     sim.faults.add("grow", times=None, date=DAY, page=2, rows=1)
-    with sim.client(concurrency=2) as c, pytest.raises(nxframe.IncompleteDataError) as caught:
+    unsettled = rf"{DAY}: totalRow changed while paging .* in each of {SCANS} scans; .* try again later"
+    with sim.client(concurrency=2) as c, pytest.raises(nxframe.IncompleteDataError, match=unsettled) as caught:
         c.fetch_cdr(DAY, page_size=100, progress=False)
     assert caught.value.date is not None and caught.value.date.isoformat() == DAY
     assert caught.value.expected != caught.value.received

@@ -293,7 +293,8 @@ def test_a_407_without_credentials_says_where_to_put_them(
 ) -> None:
     with TestProxy(hosts={HOST: "127.0.0.1"}, credentials="alice:right") as proxy:
         monkeypatch.setenv("HTTPS_PROXY", proxy.url)
-        with _client(tls_sim, verify=ca_file) as client, pytest.raises(nxframe.ProxyError) as caught:
+        asks = r"refused the tunnel .* \(HTTP 407 Proxy Authentication Required\): it asks for credentials"
+        with _client(tls_sim, verify=ca_file) as client, pytest.raises(nxframe.ProxyError, match=asks) as caught:
             client.fetch_cdr(DAY, progress=False)
         assert len(proxy.requests) == 1
     assert "(from HTTPS_PROXY)" in str(caught.value) and "USER:PASSWORD@" in str(caught.value)

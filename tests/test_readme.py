@@ -111,7 +111,8 @@ def test_the_bad_input_rows_that_need_a_setup_show_the_real_message(
 ) -> None:
     """#15.8: word for word (the rows without a set-up are checked in test_inputs.py)."""
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(nxframe.NxframeError) as caught:
+    message = bad_input_row(what).split(": ", 1)[1]  # the README's row: `ErrorClass`: message
+    with pytest.raises(nxframe.NxframeError, match=f"^{re.escape(message)}$") as caught:
         if what == "a lake path that is a file":
             Path("calls.parquet").write_bytes(b"x")
             nxframe.fetch_cdr("2024-03-01", lake="calls.parquet", client=client, progress=False)
@@ -124,6 +125,7 @@ def test_the_bad_input_rows_that_need_a_setup_show_the_real_message(
 
 
 def test_the_missing_credentials_row_shows_the_real_message() -> None:
-    with pytest.raises(nxframe.InvalidInputError) as caught:
+    message = bad_input_row("missing credentials").split(": ", 1)[1]
+    with pytest.raises(nxframe.InvalidInputError, match=f"^{re.escape(message)}$") as caught:
         nxframe.Client()  # conftest cleared NXCLOUD_* from the environment
     assert bad_input_row("missing credentials") == f"`InvalidInputError`: {caught.value}"

@@ -74,7 +74,7 @@ def test_an_endpoint_nobody_listens_on_is_unreachable_after_a_few_quick_attempts
 ) -> None:
     port = closed_port()
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
-    with pytest.raises(nxframe.LakeError) as caught:
+    with pytest.raises(nxframe.LakeError, match=r"\(connection refused\); check that the store is running") as caught:
         nxframe.read_lake(s3_lake)
     message = str(caught.value)
     assert message.startswith(f"lake '{s3_lake}': cannot read _nxframe_lake.json: cannot reach http://127.0.0.1:{port}")

@@ -179,7 +179,7 @@ def test_no_storage_secret_in_a_repr_an_error_a_log_line_the_metadata_or_the_com
 
 def test_a_writer_that_fails_deletes_its_lease(s3: Weed, s3_lake: str, sim: Simulator, client: nxframe.Client) -> None:
     sim.faults.add("code_1002", times=None, date="2024-03-02")
-    with pytest.raises(nxframe.ParameterError):
+    with pytest.raises(nxframe.ParameterError, match="NXCloud rejected the query parameters for 2024-03-02 page 1"):
         nxframe.fetch_cdr("2024-03-01", "2024-03-03", lake=s3_lake, client=client, progress=False)
     assert Lake(s3_lake).dates() == [dt.date(2024, 3, 1)]  # the date before the failure is kept
     assert not s3.fs().exists(f"{s3_lake.removeprefix('s3://')}/_nxframe.lock")

@@ -237,7 +237,7 @@ def test_wait_times_out_while_the_fetch_is_still_running(sim: Simulator, client:
     sim.latency = 0.5
     explorer = CdrExplorer(client, start=DAY)
     explorer.fetch_button.click()
-    with pytest.raises(TimeoutError):
+    with pytest.raises(TimeoutError, match=r"the fetch is still running after 0\.05 s; call wait\(\) again"):
         explorer.wait(0.05)
     assert explorer.wait(WAIT) is not None
 

@@ -211,11 +211,16 @@ class CdrExplorer(widgets.VBox):  # type: ignore[misc]  # ipywidgets ships no ty
         """Block until the running fetch ends; its DataFrame, or ``None`` if it failed or none ran.
 
         Raises:
-            TimeoutError: the fetch did not end within ``timeout`` seconds.
+            TimeoutError: the fetch did not end within ``timeout`` seconds (it goes on running).
         """
         if self.future is None:
             return None
-        return self.future.result(timeout)
+        try:
+            return self.future.result(timeout)
+        except TimeoutError:  # the future's own has no message: say what it means and what to do
+            raise TimeoutError(
+                f"the fetch is still running after {timeout} s; call wait() again, or wait() without a timeout"
+            ) from None
 
     def close(self) -> None:
         """Close the widget and the client the explorer made itself (a client passed in stays open)."""

@@ -1,6 +1,12 @@
-"""The command line, run as a user or a cron job runs it: a subprocess talking to the simulator over HTTP.
+"""The command line, as a user or a cron job runs it, talking to the simulator over HTTP.
 
 Each test asserts the exit code and, for a failure, the one line on stderr.
+``run`` calls ``nxframe.cli.main`` (what the console script calls) in this
+process, with the environment and streams a shell would give it: a new
+interpreter per command would only add its start-up time. ``run_process``
+starts a real ``python -m nxframe`` where the process itself is under test
+(its logging set-up, a closed pipe, a server in the foreground);
+test_cli_flags.py runs the installed ``nxframe`` script.
 Tests that only read share one simulator (``shared``) and one synced lake;
 tests that change the simulator's data or faults take their own (``sim``).
 Issue 15's points are named in the docstrings (``#15.1`` ...).
@@ -9,11 +15,13 @@ Issue 15's points are named in the docstrings (``#15.1`` ...).
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import redirect_stderr, redirect_stdout
 from decimal import Decimal
 from pathlib import Path
 
@@ -22,22 +30,40 @@ import pyarrow.parquet as pq
 import pytest
 
 import nxframe
+from nxframe.cli import main
 from nxframe.simulator import Simulator
 
 DAY = "2024-03-05"
 LAKE_START, LAKE_END = "2024-03-01", "2024-03-03"
 
 
-def run(
-    sim: Simulator | None, *args: str, secret: str | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NXCLOUD_")}
-    if sim is not None:
-        env.update(sim.env())
-        if secret is not None:
-            env["NXCLOUD_ACCESS_SECRET"] = secret
+def _env(sim: Simulator | None, secret: str | None) -> dict[str, str]:
+    """The NXCLOUD_* variables a user pointed at ``sim`` has (none without one)."""
+    if sim is None:
+        return {}
+    return sim.env() | ({} if secret is None else {"NXCLOUD_ACCESS_SECRET": secret})
+
+
+def run(sim: Simulator | None, *args: str, secret: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``nxframe ARGS`` in this process: its exit code, stdout and stderr (``--help`` exits as argparse does)."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(out), redirect_stderr(err):
+        for name in ("NXCLOUD_ACCESS_KEY", "NXCLOUD_ACCESS_SECRET", "NXCLOUD_BASE_URL"):
+            patch.delenv(name, raising=False)
+        for name, value in _env(sim, secret).items():
+            patch.setenv(name, value)
+        try:
+            code = main(list(args))
+        except SystemExit as stopped:  # argparse's --help and --version
+            code = stopped.code if isinstance(stopped.code, int) else 1
+    return subprocess.CompletedProcess(["nxframe", *args], code, out.getvalue(), err.getvalue())
+
+
+def run_process(sim: Simulator | None, *args: str, secret: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m nxframe ARGS`` in a process of its own, as a shell starts it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NXCLOUD_")} | _env(sim, secret)
     return subprocess.run(
-        [sys.executable, "-m", "nxframe", *args], capture_output=True, text=True, env=env, timeout=120, cwd=cwd
+        [sys.executable, "-m", "nxframe", *args], capture_output=True, text=True, env=env, timeout=120
     )
 
 
@@ -213,13 +239,15 @@ def test_check_exits_1_on_drift_and_deep_finds_damage(sim: Simulator, tmp_path: 
     data[middle : middle + 64] = bytes(64)  # zeros inside the column data; the footer stays readable
     part.write_bytes(bytes(data))
 
-    result = run(sim, "check", "--lake", str(lake), "--start", LAKE_START, "--end", LAKE_END, "--deep")
+    # a process of its own: the log lines naming the damaged file come from the CLI's logging set-up
+    result = run_process(sim, "check", "--lake", str(lake), "--start", LAKE_START, "--end", LAKE_END, "--deep")
     assert result.returncode == 1
     statuses = {line.split()[0]: line.split()[-1] for line in result.stdout.splitlines() if line.startswith("2024")}
     assert statuses == {"2024-03-01": "match", "2024-03-02": "drift", "2024-03-03": "damaged"}
     *warnings, last = result.stderr.strip().splitlines()
     assert "drift and damaged" in last and "nxframe sync --verify" in last
-    assert [line for line in warnings if "part-0.parquet is unreadable" not in line] == []  # the log names the file
+    assert warnings, "the log names the damaged file"
+    assert [line for line in warnings if "part-0.parquet is unreadable" not in line] == []
 
 
 @pytest.mark.parametrize("command", ["check", "report", "audit"])

@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed-dev
+# Where `make demo` puts lake/, reports/ and signoff/ (`make demo DATA=/tmp/try`).
+DATA ?= data
+# Arguments for pytest (`make test PYTEST_ARGS="tests/test_cli.py -q"`); none runs the whole suite.
+PYTEST_ARGS ?=
 
 .PHONY: demo test test-slow lint bench interop clean
 
@@ -18,10 +22,10 @@ $(INSTALLED): pyproject.toml | $(PY)
 	@touch $@
 
 demo: $(INSTALLED)
-	$(VENV)/bin/nxframe demo --offline
+	$(VENV)/bin/nxframe demo --offline --data $(DATA)
 
 test: $(INSTALLED)
-	$(PY) -m pytest
+	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-slow: $(INSTALLED)
 	$(PY) -m pytest -m slow

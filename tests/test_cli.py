@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from conftest import Demo
 
 import nxframe
 from nxframe.cli import main
@@ -357,19 +358,18 @@ def test_out_pointing_at_a_folder_is_bad_input(shared: Simulator, lake: Path, tm
         assert "is a folder" in one_line(result)
 
 
-def test_demo_shows_the_billing_check_and_one_anomaly_of_each_kind(tmp_path: Path) -> None:
+def test_demo_shows_the_billing_check_and_one_anomaly_of_each_kind(demo: Demo) -> None:
     """Issue 14: `make demo` prints the billing-check line and every anomaly kind; the HTML has every section."""
     from nxframe.report import KINDS
 
-    result = run(None, "demo", "--offline", "--data", str(tmp_path))
-    assert result.returncode == 0, result.stderr
+    result, data = demo.result, demo.data  # the session's `make demo DATA=...` (conftest.py)
     lines = result.stdout.splitlines()
     check = next(line for line in lines if "Billing check:" in line)
     assert " calls checked, " in check and " 0 off the rules" not in check
     assert any("Compared with " in line and "cost" in line for line in lines)
     for kind in KINDS:
         assert any(f"Anomaly {kind}:" in line for line in lines), kind
-    (html,) = (tmp_path / "reports").glob("cdr-report-*.html")
+    (html,) = (data / "reports").glob("cdr-report-*.html")
     text = html.read_text(encoding="utf-8")
     assert "Billing check" in text and "Compared with" in text and "Anomalies" in text
     assert "nxframe audit --lake" in result.stdout  # the next commands, with the demo's month filled in

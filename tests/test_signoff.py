@@ -25,6 +25,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from conftest import Demo
 
 import nxframe
 from nxframe.export import read_frame
@@ -389,32 +390,31 @@ def test_nxframe_report_refuses_an_existing_package_before_any_work(signed: Sign
     assert not out.exists()
 
 
-def test_the_demo_signs_its_month_off_and_replaces_its_own_package(tmp_path: Path) -> None:
+def test_the_demo_signs_its_month_off_and_replaces_its_own_package(demo: Demo, tmp_path: Path) -> None:
+    """The session's `make demo` signed off; a second demo on a copy of its data replaces that package."""
     from nxframe.demo import last_month
 
     month = last_month()
-    package = tmp_path / "signoff" / month
-    for _ in range(2):  # the second run replaces the first run's package
-        result = run("demo", "--offline", "--data", str(tmp_path))
+    data = tmp_path / "data"
+    shutil.copytree(demo.data, data)
+    for result, folder in ((demo.result, demo.data), (run("demo", "--offline", "--data", str(data)), data)):
+        package = folder / "signoff" / month
         assert result.returncode == 0, result.stderr
         assert f"   Sign-off: {package.resolve()}" in result.stdout.splitlines()
         assert "0 calls restated since" in result.stdout
         assert f"nxframe restatements --signoff {package}" in result.stdout
         nxframe.verify_signoff(package)
-        assert manifest(package)["source"] == str((tmp_path / "lake").absolute())
+        assert manifest(package)["source"] == str((folder / "lake").absolute())
     assert sorted(p.name for p in package.parent.iterdir()) == [month]
 
 
-def test_the_readmes_sign_off_examples_run_on_the_demos_data(tmp_path: Path) -> None:
+def test_the_readmes_sign_off_examples_run_on_the_demos_data(demo: Demo, tmp_path: Path) -> None:
     """The README is a contract: its 'Signing the month off' blocks run as written, after `make demo`."""
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     section = readme.split("\n## Signing the month off\n", 1)[1].split("\n## ", 1)[0]
     shell, python = re.findall(r"```(?:sh|python)\n(.*?)```", section, flags=re.DOTALL)
-    demo = tmp_path / "demo"
-    demo.mkdir()
-    assert run("demo", "--offline", "--data", str(demo / "data")).returncode == 0
     for name in ("sh", "python"):
-        shutil.copytree(demo, tmp_path / name)
+        shutil.copytree(demo.data, tmp_path / name / "data")  # the session's `make demo` output, as if made here
     env = {k: v for k, v in os.environ.items() if not k.startswith("NXCLOUD_")}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     result = subprocess.run(

@@ -8,13 +8,14 @@ A page looks like (the API reference's example)::
 
 The package, in the order a body goes through it:
 
-- :mod:`.fast`: one msgspec pass reads every field into typed structs
+- :mod:`.fast`: one msgspec pass reads every field into structs
   (:mod:`.structs`), in any shape a server sends (numbers as strings, phone
   numbers as numbers, undocumented fields, any key order, escapes,
   pretty-printed), proved complete by counting, helped by what a
-  :class:`ShapeMemory` (:mod:`.shapes`) has learned of the server, with
-  undocumented fields written into ``extra`` by :mod:`.extras`; when it is
-  not sure it steps aside;
+  :class:`ShapeMemory` (:mod:`.shapes`) has learned of the server;
+  :mod:`.columns` turns the records into wire columns, :mod:`.extras`
+  writes undocumented fields into ``extra``; when it is not sure it steps
+  aside;
 - :mod:`.exact`: the reference decoder (text-preserving ``json.loads``,
   Arrow casts that refuse rather than round); ``nxframe.decode.exact.decode_page``
   forces it;

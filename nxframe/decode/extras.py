@@ -5,13 +5,15 @@ The fast reader (:mod:`.fast`) keeps an undocumented value as its JSON text
 exact decoder would read them (valid UTF-8; nested values strict and not
 too deep), counted (:func:`colons`, the reader's proof that msgspec dropped
 nothing), and written into ``extra`` exactly as the exact decoder writes it:
-keys in the order sent, numbers as sent, strings and nested values compact.
+keys in the order sent, numbers as sent, strings and nested values compact;
+only the records that hold one cost a Python step.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import operator
 from typing import Any
 
 import msgspec
@@ -21,12 +23,14 @@ import pyarrow as pa
 from ..errors import ResponseError
 from . import exact
 from .shapes import Unsure
-from .structs import UNSET
+from .structs import MISSING
 
 __all__ = ["RECORD_LEVEL", "colons", "extra_column", "strict", "text_colons"]
 
 #: How deep a record sits in a body (the envelope is level 1).
 RECORD_LEVEL = 4
+#: Joins the texts: a control character, which msgspec refuses inside a JSON string and between values.
+_SEP = b"\x01"
 
 
 def colons(raw: bytes) -> int:
@@ -69,67 +73,102 @@ def text_colons(array: pa.Array) -> int:
     return int(np.count_nonzero(values == _COLON))
 
 
-def extra_column(body: bytes, wire: tuple[str, ...], fields: list[tuple[Any, ...]]) -> tuple[pa.Array, int, int]:
-    """``extra`` from the learned fields, in the order each record sent them; its pairs and colons.
+def extra_column(
+    body: bytes, names: tuple[str, ...], fields: list[tuple[Any, ...]], n: int
+) -> tuple[pa.Array, int, int, int, int]:
+    """``extra`` from the learned fields (absent: :data:`.structs.MISSING`), keys in the order each record sent them.
 
+    Returns the column, how many learned fields were present, the ``:``
+    bytes and ``\\u003a`` escapes in their texts, and the ``:`` in their
+    names (once per field present). Only the values present cost a Python
+    step, and a field's texts are written in a few calls (:func:`_field_texts`);
     msgspec's ``Raw`` is a view of the body, so within a record the values'
     addresses give the order they were sent in (checked to lie in the body).
     """
-    found: list[tuple[int, int, str, msgspec.Raw]] = []  # (record, address, name, value)
-    counted = 0
-    for name, values in zip(wire, fields, strict=True):
-        before = len(found)
-        found.extend((i, _address(v), name, v) for i, v in enumerate(values) if v is not UNSET)
-        counted += name.count(":") * (len(found) - before)
-    start = _address(body)
-    if found and not start <= min(item[1] for item in found) <= max(item[1] for item in found) < start + len(body):
-        raise Unsure  # not views of the body: their order is unknown
-    found.sort()
-    raws = [item[3] for item in found]
-    joined = b"\n".join(raws)
-    counted += colons(joined)
-    texts = _value_texts(raws, joined)
-    extras: list[str | None] = [None] * len(fields[0])
-    keys = {name: _JSON_STRING(name) for name in wire}  # as the exact decoder's json.dumps writes a key
-    for record, items in itertools.groupby(zip(found, texts, strict=True), key=_record_of):
-        extras[record] = "{" + ",".join(f"{keys[item[2]]}:{text}" for item, text in items) + "}"
-    return pa.array(extras, pa.string()), len(found), counted
+    rows = [
+        list(itertools.compress(range(n), map(operator.is_not, column, itertools.repeat(MISSING)))) for column in fields
+    ]
+    found = sum(map(len, rows))
+    if not found:
+        return pa.nulls(n, pa.string()), 0, 0, 0, 0
+    raws: list[msgspec.Raw] = []
+    texts: list[str] = []
+    field: list[int] = []
+    colon_bytes = escaped = named = 0
+    for index, (name, column, where) in enumerate(zip(names, fields, rows, strict=True)):
+        if not where:
+            continue
+        present = [column[i] for i in where]
+        joined = _SEP.join(present)
+        colon_bytes += joined.count(b":")
+        if b"\\u003" in joined:
+            escaped += joined.count(b"\\u003a") + joined.count(b"\\u003A")
+        named += name.count(":") * len(where)
+        raws += present
+        texts += _field_texts(present, joined)
+        field += [index] * len(where)
+    record = list(itertools.chain.from_iterable(rows))
+    order = np.lexsort((_addresses(body, raws, record, n), np.asarray(record))).tolist()
+    keys = [_JSON_STRING(name) + ":" for name in names]
+    extras: list[str | None] = [None] * n
+    start = 0
+    for stop in [*(i for i in range(1, found) if record[order[i]] != record[order[i - 1]]), found]:
+        extras[record[order[start]]] = "{" + ",".join([keys[field[i]] + texts[i] for i in order[start:stop]]) + "}"
+        start = stop
+    return pa.array(extras, pa.string()), found, colon_bytes, escaped, named
 
 
-def _record_of(entry: tuple[tuple[int, int, str, msgspec.Raw], str]) -> int:
-    return entry[0][0]
+def _addresses(body: bytes, raws: list[msgspec.Raw], record: list[int], n: int) -> np.ndarray:
+    """Where each value lies in the body, for those whose record holds another (0 for the others)."""
+    rows = np.asarray(record)
+    addresses = np.zeros(len(raws), np.int64)
+    which = np.flatnonzero(np.bincount(rows, minlength=n)[rows] > 1)
+    if len(which):
+        addresses[which] = [_address(raws[i]) for i in which.tolist()]
+        start = _address(body)
+        if not start <= addresses[which].min() <= addresses[which].max() < start + len(body):
+            raise Unsure  # not views of the body: their order is unknown
+    return addresses
 
 
 def _address(raw: msgspec.Raw | bytes) -> int:
     return int(pa.py_buffer(raw).address)
 
 
-def _value_texts(raws: list[msgspec.Raw], joined: bytes) -> list[str]:
+def _field_texts(raws: list[msgspec.Raw], joined: bytes) -> list[str]:
     """Each value's text in ``extra``, as :func:`.exact.value_text` writes it, most without a parse.
 
-    msgspec has checked every string's syntax (no raw control character, no
-    bad escape), so a string without a backslash, a number, ``true``,
-    ``false`` and ``null`` are their own text; escaped strings are decoded
-    in one call and written as ``json.dumps`` writes them; nested values
-    are parsed by the exact decoder (duplicate keys, depth).
+    ``joined``: the values' texts separated by :data:`_SEP`. msgspec has
+    checked every string's syntax (no raw control character, no bad
+    escape), so a string without a backslash, a number, ``true``, ``false``
+    and ``null`` are their own text; strings with escapes are decoded and
+    written as ``json.dumps`` writes them (a field of strings in two calls);
+    nested values are parsed by the exact decoder (duplicate keys, depth).
     """
     try:
-        texts = joined.decode("utf-8").split("\n")
+        text = joined.decode("utf-8")
     except UnicodeDecodeError:
         raise Unsure from None
-    if len(texts) != len(raws):  # a newline inside a nested value
-        texts = [bytes(raw).decode("utf-8") for raw in raws]
-    escaped = [i for i, text in enumerate(texts) if text[:1] == '"' and "\\" in text]
-    if escaped:
-        strings = msgspec.json.decode(("[" + ",".join(texts[i] for i in escaped) + "]").encode(), type=list[str])
-        for i, string in zip(escaped, strings, strict=True):
-            texts[i] = _JSON_STRING(string)
-    for i, text in enumerate(texts):
-        if text[:1] in ("{", "["):
-            strict(raws[i], RECORD_LEVEL)
-            texts[i] = exact.value_text(bytes(raws[i]))
+    if "\\" in text:
+        try:  # the usual case: a field of strings (a URL with \\/, escaped names)
+            return list(map(_JSON_STRING, _STRINGS.decode(b"[" + joined.replace(_SEP, b",") + b"]")))
+        except msgspec.ValidationError:
+            pass
+    texts = text.split(_SEP_TEXT)
+    if "\\" in text:
+        escaped = [i for i, value in enumerate(texts) if value[0] == '"' and "\\" in value]
+        strings = _STRINGS.decode(("[" + ",".join([texts[i] for i in escaped]) + "]").encode())
+        for i, string in zip(escaped, map(_JSON_STRING, strings), strict=True):
+            texts[i] = string
+    if text[:1] in ("{", "[") or _SEP_TEXT + "{" in text or _SEP_TEXT + "[" in text:
+        for i, value in enumerate(texts):
+            if value[0] in ("{", "["):
+                strict(raws[i], RECORD_LEVEL)
+                texts[i] = exact.value_text(bytes(raws[i]))
     return texts
 
 
+_SEP_TEXT = _SEP.decode()
+_STRINGS = msgspec.json.Decoder(list[str])
 #: What ``json.dumps(text, ensure_ascii=False)`` calls for a ``str``.
 _JSON_STRING = json.encoder.encode_basestring  # type: ignore[attr-defined]

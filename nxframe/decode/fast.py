@@ -1,35 +1,39 @@
-"""The fast reader: one msgspec pass per body, proved complete by counting, cast by the exact decoder's code.
+"""The fast reader: one msgspec pass per body, proved complete by counting, cast by the exact decoder's casts.
 
-Measured on pages shaped like a careless server (``benchmarks/untidy.py``)
-on a 2-core machine, against ``json.loads(raw, parse_float=Decimal)`` on
-the same page: ``pyarrow.json`` alone took 0.6x its time whatever the
-schema (even reading only ``id``), msgspec 0.15x to validate the page and
-0.4x to decode it into typed structs. So msgspec reads the body once:
+msgspec reads the body once into structs (:mod:`.structs`): a documented
+text or count field as its one JSON type, money, times, loose fields and
+undocumented fields as their exact JSON text (``msgspec.Raw``). The
+records are transposed into one tuple per field and :mod:`.columns` makes
+the wire columns: a typed column in one Arrow call, the texts all in one
+buffer (the money cast in one call, by the same Arrow cast the exact
+decoder uses, which refuses rather than rounds); ``extra`` is written by
+:mod:`.extras` from the records that hold an undocumented field.
 
-- every value becomes a typed field (:mod:`.structs`): text as ``str`` (a
-  JSON number sent for text as ``int``, written back as its digits),
-  integers and codes as ``int`` or ``str``, money and undocumented fields
-  as their exact JSON text (``msgspec.Raw``), so Arrow casts the decimals
-  from the text as sent, with the exact decoder's own cast
-  (:func:`.exact.cast_text`), which refuses rather than rounds;
-- msgspec keeps the last of two equal keys and skips a field its struct
-  does not name. Both are caught by counting colons: outside strings a
-  ``:`` follows every key, so the body holds (counting an escaped
-  ``\\u003a`` as one) at least as many as the key/value pairs msgspec kept,
-  plus the colons inside the strings it decoded, plus those inside the raw
-  texts it kept; a duplicate or skipped pair, or an escape msgspec decoded
-  into a colon where the body has none, each only adds. Equality proves
-  nothing was dropped. When the count is over, the body's keys are read once
-  to learn its undocumented names (:mod:`.shapes`), and the body is read
-  again; if it is still over, the exact decoder reads it (and names the
-  duplicate key);
-- nested undocumented values are parsed by the exact decoder (duplicate
-  keys, depth), and ``extra`` is written as it writes it.
+msgspec keeps the last of two equal keys and skips a field its struct
+does not name. Both are caught by counting colons: outside strings a ``:``
+follows every key, so the body holds exactly as many as the key/value
+pairs msgspec kept plus the colons inside the texts it kept, and a
+duplicate or skipped pair only adds. The texts kept as sent are counted
+in the body's own bytes; a decoded string (a typed text column, the
+message, a learned name) holding a colon may owe it to a ``\\u003a``
+escape, so then the escapes are counted on both sides. Equality proves
+nothing was dropped. When the count is over, the body's keys are read once
+to learn its undocumented names (:mod:`.shapes`), and the body is read
+again; if it is still over, the exact decoder reads it (and names the
+duplicate key).
 
 Whatever this reader is not sure of, it does not guess: :func:`read`
 returns ``None`` and the caller asks the exact decoder, which gives the
 answer or the error (so this reader never raises a user's error itself).
 What a :class:`.ShapeMemory` learned only changes speed, never a value.
+
+Where the time goes, on the untidy day of ``benchmarks/untidy.py`` (2-core
+machine, one thread): msgspec about 1.5 ms of a page of 999 records (a
+third of it matching keys that every record sends in its own order),
+transposing the records 0.3 ms, the columns about 2 ms (each value an
+object to visit once more, the money's decimal cast, ``extra``), the
+table's types 0.3 ms, freeing the objects 0.3 ms: about as long as
+``json.loads(raw, parse_float=Decimal)`` merely parsing the page.
 """
 
 from __future__ import annotations
@@ -38,10 +42,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
-from . import exact, extras
+from . import columns, extras
 from .model import FIELD_COLUMNS, Wire
 from .shapes import Plan, ShapeMemory, Unsure
 from .structs import DATA_FIELDS, ENVELOPE_FIELDS, UNSET, decoder, discover
@@ -51,10 +55,8 @@ __all__ = ["read"]
 _ASTUPLE = msgspec.structs.astuple
 _MONEY = tuple(c for c in FIELD_COLUMNS if c.kind == "decimal")
 assert len({c.arrow_type() for c in _MONEY}) == 1, "the money columns are cast together"
-_NULL_RAW = msgspec.Raw(b"null")
-_NULL_TEXT = pa.scalar(None, pa.string())
-_ENVELOPE_LEVEL, _DATA_LEVEL, _RECORD_LEVEL = 1, 2, 4
-_TEXT_ERRORS = (pa.ArrowTypeError, pa.ArrowInvalid, TypeError, OverflowError)
+_ENVELOPE_LEVEL, _DATA_LEVEL = 1, 2
+_COLON = ord(":")
 
 
 def read(raw: bytes, memory: ShapeMemory) -> Wire | None:
@@ -62,7 +64,7 @@ def read(raw: bytes, memory: ShapeMemory) -> Wire | None:
     plan = memory.plan
     for attempt in (1, 2):
         try:
-            wire, used = _read(raw, plan)
+            wire, used, loose = _read(raw, plan)
         except _Unknown:
             if attempt == 2:
                 return None
@@ -73,7 +75,7 @@ def read(raw: bytes, memory: ShapeMemory) -> Wire | None:
             continue
         except Unsure:
             return None
-        memory.read(plan, used=used)
+        memory.read(plan, used=used, loose=loose)
         return wire
     return None  # pragma: no cover - the loop returns
 
@@ -82,13 +84,21 @@ class _Unknown(Exception):  # noqa: N818 - control flow
     """The count does not add up: a field this plan does not name, or a duplicate key."""
 
 
-def _read(raw: bytes, plan: Plan) -> tuple[Wire, bool]:
+def _read(raw: bytes, plan: Plan) -> tuple[Wire, bool, frozenset[str]]:
     page = _page(raw, plan)
-    fields = list(zip(*map(_ASTUPLE, page.records), strict=True))
-    columns, pairs, colons, used = _columns(raw, fields, plan.record)
-    if colons + pairs + page.colons + page.pairs != extras.colons(raw):
+    if not page.records:
+        read = columns.Columns(_empty(), 0, 0, 0, 0, frozenset(), used=False)
+    else:
+        read = columns.read(raw, list(zip(*map(_ASTUPLE, page.records), strict=True)), plan)
+    kept = read.pairs + page.pairs + read.colons + page.colons
+    decoded = read.decoded_colons + page.decoded_colons
+    if decoded:  # a decoded string holds a colon, maybe from an escape: count the escapes on both sides
+        if kept + read.escaped_colons + page.escaped_colons + decoded != extras.colons(raw):
+            raise _Unknown
+    elif kept != int(np.count_nonzero(np.frombuffer(raw, np.uint8) == _COLON)):
         raise _Unknown
-    return Wire(0, page.message, page.total_row, page.page_number, len(page.records), columns), used or page.used
+    wire = Wire(0, page.message, page.total_row, page.page_number, len(page.records), read.arrays)
+    return wire, read.used or page.used, read.loose
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,8 @@ class _Page:
     records: list[Any]
     pairs: int
     colons: int
+    escaped_colons: int
+    decoded_colons: int
     used: bool
 
 
@@ -115,7 +127,8 @@ def _page(raw: bytes, plan: Plan) -> _Page:
     if data.list is None or data.list is UNSET or data.totalRow is UNSET:
         raise Unsure
     message = None if envelope.message is UNSET else envelope.message
-    pairs = colons = 0
+    pairs = colons = escaped = 0
+    decoded = 0 if message is None else message.count(":")
     used = False
     for struct, documented, learned, level in (
         (envelope, len(ENVELOPE_FIELDS), plan.envelope, _ENVELOPE_LEVEL),
@@ -126,16 +139,28 @@ def _page(raw: bytes, plan: Plan) -> _Page:
         for value in values[:documented]:
             if value.__class__ is msgspec.Raw:  # totalPage, pageSize: read for the count, not used
                 extras.strict(value, level)
-                colons += extras.colons(bytes(value))
+                colons, escaped = _count(value, colons, escaped)
         for name, value in zip(learned, values[documented:], strict=True):
             if value is not UNSET:
                 extras.strict(value, level)
-                colons += name.count(":") + extras.colons(bytes(value))
+                colons, escaped = _count(value, colons, escaped)
+                decoded += name.count(":")
                 used = True
-    if message is not None:
-        colons += message.count(":")
     page_number = None if data.pageNumber is UNSET else data.pageNumber
-    return _Page(message, data.totalRow, page_number, data.list, pairs, colons, used)
+    return _Page(message, data.totalRow, page_number, data.list, pairs, colons, escaped, decoded, used)
+
+
+def _count(value: msgspec.Raw, colons: int, escaped: int) -> tuple[int, int]:
+    """The counts plus a kept text's ``:`` bytes and ``\\u003a`` escapes."""
+    text = bytes(value)
+    everything = extras.colons(text)
+    plain = text.count(b":")
+    return colons + plain, escaped + everything - plain
+
+
+def _empty() -> dict[str, pa.Array]:
+    wire = {c.name: c.arrow_type() if c.kind in ("id", "int", "decimal") else pa.string() for c in FIELD_COLUMNS}
+    return {name: pa.array([], type_) for name, type_ in wire.items()} | {"extra": pa.array([], pa.string())}
 
 
 def _names(raw: bytes, plan: Plan) -> Plan:
@@ -147,123 +172,3 @@ def _names(raw: bytes, plan: Plan) -> Plan:
     if learned == plan:
         raise Unsure  # the count is off for another reason (a duplicate key): the exact decoder says which
     return learned
-
-
-# -- records -> wire columns ------------------------------------------------------------------
-
-
-def _columns(
-    body: bytes, fields: list[tuple[Any, ...]], learned: tuple[str, ...]
-) -> tuple[dict[str, pa.Array], int, int, bool]:
-    """Wire columns, the key/value pairs they held, the colons inside their texts, whether a learned name was used."""
-    if not fields:
-        return _empty(), 0, 0, False
-    n = len(fields[0])
-    columns: dict[str, pa.Array] = {}
-    pairs = 0
-    texts: list[pa.Array] = []
-    money: list[tuple[Any, ...]] = []
-    for c, values in zip(FIELD_COLUMNS, fields, strict=False):
-        if c.kind == "decimal":
-            money.append(values)
-            continue
-        if c.kind == "id":
-            array, present = _ids(values), n
-        elif c.kind in ("int", "code"):
-            array, present = _whole(values, c)
-        else:
-            array, present = _text(values)
-        pairs += present
-        if pa.types.is_string(array.type):
-            texts.append(array)
-        columns[c.name] = array
-    money_columns, present = _money(money, n)
-    pairs += present
-    columns.update(zip((c.name for c in _MONEY), money_columns, strict=True))
-    extra, present, colons = None, 0, 0
-    if learned:
-        extra, present, colons = extras.extra_column(body, learned, fields[len(FIELD_COLUMNS) :])
-    pairs += present
-    colons += sum(extras.text_colons(array) for array in texts)
-    columns["extra"] = pa.nulls(n, pa.string()) if extra is None else extra
-    return columns, pairs, colons, bool(present)
-
-
-def _empty() -> dict[str, pa.Array]:
-    wire = {c.name: c.arrow_type() if c.kind in ("id", "int", "decimal") else pa.string() for c in FIELD_COLUMNS}
-    return {name: pa.array([], type_) for name, type_ in wire.items()} | {"extra": pa.array([], pa.string())}
-
-
-def _ids(values: tuple[Any, ...]) -> pa.Array:
-    try:
-        return pa.array(values, pa.int64())
-    except _TEXT_ERRORS:  # beyond int64: the exact decoder names the row
-        raise Unsure from None
-
-
-def _plain(values: tuple[Any, ...]) -> tuple[list[Any], int]:
-    """The values as text (a JSON number as its digits), missing as ``None``, and how many were present."""
-    if 0 in values:
-        raise Unsure  # ``-0`` and ``0`` both decode to 0; only the exact decoder kept the text
-    text = [None if v is UNSET else str(v) if v.__class__ is int else v for v in values]
-    return text, len(values) - values.count(UNSET)
-
-
-def _text(values: tuple[Any, ...]) -> tuple[pa.Array, int]:
-    try:
-        return pa.array(values, pa.string()), len(values)
-    except _TEXT_ERRORS:  # a number sent for text, or a field some records leave out
-        pass
-    text, present = _plain(values)
-    return pa.array(text, pa.string()), present
-
-
-def _whole(values: tuple[Any, ...], c: Any) -> tuple[pa.Array, int]:
-    """An integer or code column: ``int64`` when every value is a JSON integer, else cast from text as exact does."""
-    try:
-        return pa.array(values, pa.int64()), len(values)
-    except _TEXT_ERRORS:  # text ("64"), a field some records leave out, or beyond int64
-        pass
-    present = len(values) - values.count(UNSET)
-    text = pa.array([None if v is UNSET else str(v) if v.__class__ is int else v for v in values], pa.string())
-    if c.kind == "code":
-        return exact.whole_codes(text), present
-    try:
-        return exact.cast_text(text, c), present
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise Unsure from None
-
-
-def _money(columns: list[tuple[Any, ...]], n: int) -> tuple[list[pa.Array], int]:
-    """The money columns cast from their JSON text as sent, by the exact decoder's cast.
-
-    In the joined texts a JSON ``null`` becomes empty (missing, as ``""``
-    is), and quotes are dropped: a JSON string without an escape is then
-    its content, and anything else (an escape, ``true``, an object, the
-    string ``"null"``) is text Arrow refuses to cast, so the exact decoder
-    reads the body and names the row.
-    """
-    values = columns[0] + columns[1] + columns[2] if len(columns) == 3 else sum(columns, ())
-    present = len(values)
-    try:
-        joined = b"\n".join(values)
-    except TypeError:  # a field some records leave out
-        present -= values.count(UNSET)
-        joined = b"\n".join([_NULL_RAW if v is UNSET else v for v in values])
-    joined = b"\n" + joined + b"\n"
-    if b"null" in joined:
-        joined = joined.replace(b"\nnull\n", b"\n\n").replace(b"\nnull\n", b"\n\n")  # twice: they may touch
-    if b'"' in joined:
-        joined = joined.replace(b'"', b"")
-    try:
-        texts = pc.split_pattern(pa.array([joined[1:-1]], pa.string()), "\n")[0].values
-    except pa.ArrowInvalid:  # not UTF-8
-        raise Unsure from None
-    if len(texts) != len(values):
-        raise Unsure  # a newline inside a value (an object): the exact decoder's
-    try:
-        money = exact.cast_text(texts, _MONEY[0])  # one cast: the money columns share their type
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raise Unsure from None  # not a number, or it does not fit: the exact decoder names the row
-    arrays = [money.slice(index * n, n) for index in range(len(_MONEY))]
-    return arrays, present

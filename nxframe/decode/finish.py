@@ -15,6 +15,7 @@ import functools
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -53,6 +54,11 @@ def finish(columns: Mapping[str, pa.Array], tz: str | None) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=_schema(tz))
 
 
+@functools.lru_cache(maxsize=16)
+def _label_array(labels: tuple[str, ...]) -> pa.Array:
+    return pa.array(labels, pa.string())
+
+
 @functools.lru_cache(maxsize=64)
 def _schema(tz: str | None) -> pa.Schema:
     """The page table's schema: the fetched one without ``date``."""
@@ -64,10 +70,22 @@ _NULL_TEXT = pa.scalar(None, pa.string())
 
 
 def _empty_to_null(array: pa.Array) -> pa.Array:
-    empty = pc.equal(array, _EMPTY)
-    if not pc.any(empty).as_py():  # the usual case: no copy
+    """``""`` -> null; read from the offsets (numpy), so the usual array without one costs no Arrow call."""
+    if not len(array):
         return array
-    return pc.if_else(empty, _NULL_TEXT, array)
+    offsets = np.frombuffer(array.buffers()[1], np.int32, len(array) + 1, array.offset * 4)
+    empty = offsets[1:] == offsets[:-1]
+    if array.null_count:
+        empty &= _valid(array)
+    if not empty.any():  # the usual case: no copy
+        return array
+    return pc.if_else(pa.array(empty), _NULL_TEXT, array)
+
+
+def _valid(array: pa.Array) -> np.ndarray:
+    """The array's validity as booleans."""
+    bits = np.frombuffer(array.buffers()[0], np.uint8)
+    return np.unpackbits(bits, count=array.offset + len(array), bitorder="little")[array.offset :].astype(bool)
 
 
 def _labels(codes: pa.Array, labels: tuple[str, ...]) -> pa.Array:
@@ -77,9 +95,11 @@ def _labels(codes: pa.Array, labels: tuple[str, ...]) -> pa.Array:
     sorted: the categories the DataFrame shows.
     """
     if pa.types.is_integer(codes.type):
-        low, high = pc.min_max(codes).values()
-        if low.as_py() is None or (low.as_py() >= 0 and high.as_py() < len(labels)):  # only documented codes
-            return pa.DictionaryArray.from_arrays(codes.cast(pa.int32()), pa.array(labels, pa.string()))
+        values = np.frombuffer(codes.buffers()[1], np.int64, len(codes), codes.offset * 8)
+        if codes.null_count:
+            values = values[_valid(codes)]
+        if not len(values) or (values.min() >= 0 and values.max() < len(labels)):  # only documented codes
+            return pa.DictionaryArray.from_arrays(codes.cast(pa.int32()), _label_array(labels))
         codes = codes.cast(pa.string())
     codes = _empty_to_null(codes)
     keys = [str(code) for code in range(len(labels))]
@@ -94,6 +114,45 @@ def _labels(codes: pa.Array, labels: tuple[str, ...]) -> pa.Array:
 
 
 def _timestamps(text: pa.Array, c: Column, ids: pa.Array, tz: str | None) -> pa.Array:
+    stamps = _plain_timestamps(text)
+    if stamps is None:
+        stamps = _parsed_timestamps(text, c, ids)
+    if tz is not None:
+        stamps = pc.assume_timezone(stamps, timezone=tz, ambiguous="earliest", nonexistent="earliest")
+    return stamps
+
+
+#: ``yyyy-MM-dd HH:mm:ss``, and where its separators are.
+_LAYOUT = b"0000-00-00 00:00:00"
+_AT = np.array([at for at, char in enumerate(_LAYOUT) if char != ord("0")])
+_CHARS = np.frombuffer(bytes(char for char in _LAYOUT if char != ord("0")), np.uint8)
+
+
+def _plain_timestamps(text: pa.Array) -> pa.Array | None:
+    """Every value written exactly ``yyyy-MM-dd HH:mm:ss`` (the usual case): checked with numpy, then one ISO cast.
+
+    The cast refuses a day or second that does not exist; ``None`` then, or
+    when a value is written otherwise: :func:`_parsed_timestamps` decides
+    (and names the row).
+    """
+    offsets = np.frombuffer(text.buffers()[1], np.int32, len(text) + 1, text.offset * 4)
+    starts, lengths = offsets[:-1], np.diff(offsets)
+    if text.null_count:
+        valid = _valid(text)
+        starts, lengths = starts[valid], lengths[valid]
+    if len(starts):
+        if text.buffers()[2] is None or not np.all(lengths == len(_LAYOUT)):
+            return None
+        separators = np.frombuffer(text.buffers()[2], np.uint8)[starts[:, None] + _AT]
+        if not np.array_equal(separators, np.broadcast_to(_CHARS, separators.shape)):
+            return None  # the cast reads digits only where these leave room for them
+    try:
+        return pc.cast(text, pa.timestamp("s"))
+    except pa.ArrowInvalid:  # a day or second that does not exist
+        return None
+
+
+def _parsed_timestamps(text: pa.Array, c: Column, ids: pa.Array) -> pa.Array:
     try:
         stamps = pc.strptime(text, format=TIME_FORMAT, unit="s", error_is_null=False)
     except pa.ArrowInvalid:
@@ -107,8 +166,6 @@ def _timestamps(text: pa.Array, c: Column, ids: pa.Array, tz: str | None) -> pa.
                 raise_schema(c, ids[position].as_py(), value, "expected 'yyyy-MM-dd HH:mm:ss'")
         raise  # pragma: no cover
     _check_no_rollover(text, stamps, c, ids)
-    if tz is not None:
-        stamps = pc.assume_timezone(stamps, timezone=tz, ambiguous="earliest", nonexistent="earliest")
     return stamps
 
 

@@ -1,12 +1,15 @@
 """The msgspec types a body is read into, one set per :class:`.Plan`, and the one read that learns a body's keys.
 
-Each documented field gets the types its values may arrive as (a phone
-number as text or as a JSON number, a count as a number or as text), money
-and undocumented fields their exact text (``msgspec.Raw``), and every field
-may be absent (``UNSET``), so the reader can tell a missing key from a
-``null`` and count the keys it kept. Anything else (``true`` for a phone
-number, a float for a count) fails validation, and the exact decoder reads
-the body.
+A documented text or count field gets the JSON type it should have, and
+the other one it may arrive as (a phone number as text or as a JSON number,
+a count as a number or as text), and may be absent (``UNSET``), so the
+reader can tell a missing key from a ``null`` and count the keys it kept;
+a column of one type converts to Arrow in one call. Money, times, the
+fields the plan calls loose and undocumented fields are kept as their exact
+text (``msgspec.Raw``; an absent one as the empty :data:`MISSING`, which no
+JSON value is), read together by :mod:`.columns`. Anything else (``true``
+for a phone number, a float for a count) fails validation, and the exact
+decoder reads the body.
 """
 
 from __future__ import annotations
@@ -17,48 +20,60 @@ from typing import Any
 
 import msgspec
 
+from ..schema import Column
 from .model import FIELD_COLUMNS, KNOWN_FIELDS
 from .shapes import Plan, Unsure
 
-__all__ = ["DATA_FIELDS", "ENVELOPE_FIELDS", "UNSET", "decoder", "discover"]
+__all__ = ["DATA_FIELDS", "ENVELOPE_FIELDS", "MISSING", "UNSET", "decoder", "discover", "is_raw"]
 
 UNSET = msgspec.UNSET
+#: What a record's text field holds when its key is absent: empty, unlike any JSON value.
+MISSING = msgspec.Raw(b"")
 _Raw = msgspec.Raw | msgspec.UnsetType
 #: The documented fields of the envelope and of ``data``, as the structs name them.
 ENVELOPE_FIELDS = ("code", "message", "data")
 DATA_FIELDS = ("totalRow", "pageNumber", "totalPage", "pageSize", "list")
 
+#: The types of a documented field read as one JSON type (or its usual other one).
 _KIND_TYPES: dict[str, Any] = {
-    "decimal": _Raw,
     "int": int | str | None | msgspec.UnsetType,
     "code": int | str | None | msgspec.UnsetType,
     "text": str | int | None | msgspec.UnsetType,
-    "time": str | int | None | msgspec.UnsetType,
 }
 
 
-def _learned(names: tuple[str, ...]) -> tuple[list[tuple[str, Any, Any]], dict[str, str]]:
+def is_raw(c: Column, plan: Plan) -> bool:
+    """Whether ``plan`` reads the documented column ``c`` as its JSON text (:mod:`.columns` reads those together)."""
+    return c.kind in ("decimal", "time") or c.api_field in plan.loose
+
+
+def _learned(names: tuple[str, ...], absent: Any) -> tuple[list[tuple[str, Any, Any]], dict[str, str]]:
     """Struct fields ``x0``, ``x1``... for undocumented names (any text may be a key), and their renames."""
-    return [(f"x{i}", _Raw, UNSET) for i in range(len(names))], {f"x{i}": name for i, name in enumerate(names)}
+    kind = msgspec.Raw if absent is MISSING else _Raw
+    return [(f"x{i}", kind, absent) for i in range(len(names))], {f"x{i}": name for i, name in enumerate(names)}
 
 
-def _struct(name: str, fields: list[tuple[str, Any, Any]], learned: tuple[str, ...]) -> Any:
-    extra, rename = _learned(learned)
+def _struct(name: str, fields: list[tuple[str, Any, Any]], learned: tuple[str, ...], absent: Any = UNSET) -> Any:
+    extra, rename = _learned(learned, absent)
     return msgspec.defstruct(name, fields + extra, kw_only=True, gc=False, rename=rename)
+
+
+def _field(c: Column, plan: Plan) -> tuple[str, Any, Any]:
+    assert c.api_field is not None
+    if c.kind == "id":
+        return c.api_field, int, msgspec.NODEFAULT
+    if is_raw(c, plan):
+        return c.api_field, msgspec.Raw, MISSING
+    return c.api_field, _KIND_TYPES[c.kind], UNSET
 
 
 @functools.lru_cache(maxsize=64)
 def decoder(plan: Plan) -> msgspec.json.Decoder[Any]:
-    """A decoder of whole bodies for ``plan``: documented fields typed, learned ones as text, others skipped."""
-    record = _struct(
-        "Record",
-        [
-            (c.api_field, int, msgspec.NODEFAULT) if c.kind == "id" else (c.api_field, _KIND_TYPES[c.kind], UNSET)
-            for c in FIELD_COLUMNS
-            if c.api_field is not None
-        ],
-        plan.record,
-    )
+    """A decoder of whole bodies for ``plan``: documented fields typed or as text, learned ones as text, others skipped.
+
+    The record's fields are in :data:`.model.FIELD_COLUMNS` order, then the learned ones.
+    """
+    record = _struct("Record", [_field(c, plan) for c in FIELD_COLUMNS], plan.record, MISSING)
     data = _struct(
         "Data",
         [

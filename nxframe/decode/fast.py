@@ -27,13 +27,14 @@ returns ``None`` and the caller asks the exact decoder, which gives the
 answer or the error (so this reader never raises a user's error itself).
 What a :class:`.ShapeMemory` learned only changes speed, never a value.
 
-Where the time goes, on the untidy day of ``benchmarks/untidy.py`` (2-core
-machine, one thread): msgspec about 1.5 ms of a page of 999 records (a
-third of it matching keys that every record sends in its own order),
-transposing the records 0.3 ms, the columns about 2 ms (each value an
-object to visit once more, the money's decimal cast, ``extra``), the
-table's types 0.3 ms, freeing the objects 0.3 ms: about as long as
-``json.loads(raw, parse_float=Decimal)`` merely parsing the page.
+Where the time goes, on the untidy day of ``benchmarks/untidy.py`` (a
+loaded 2-core machine, one thread, a page of 999 records): msgspec and the
+envelope 1.5 ms (a third of it matching keys that every record sends in its
+own order), transposing the records 0.3 ms, the columns 2.4 ms (each value
+an object visited once more, no longer in the cache; the money's decimal
+cast; ``extra``), the table's types 0.6 ms, freeing the objects 0.3 ms:
+about 1.2x as long as ``json.loads(raw, parse_float=Decimal)`` merely
+parsing the page.
 """
 
 from __future__ import annotations

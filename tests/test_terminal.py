@@ -79,7 +79,8 @@ def test_a_retried_server_failure_prints_the_same_short_line() -> None:
 
 def test_a_failed_date_in_the_sync_table_shows_the_server_text_escaped(tmp_path: Path) -> None:
     with Simulator(seed=3) as sim:
-        sim.faults.add("code_-1", times=None, date="2024-03-02", message=HOSTILE)
+        # a refusal that is not retried: the table is under test here, the retries in the test above
+        sim.faults.add("code_1002", times=None, date="2024-03-02", message=HOSTILE)
         result = run(sim, "sync", "--lake", str(tmp_path / "lake"), "--start", "2024-03-01", "--end", "2024-03-02")
 
     assert result.returncode == 1, result.stderr

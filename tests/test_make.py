@@ -32,13 +32,13 @@ def test_make_demo_runs_the_whole_job_offline_and_says_where_it_wrote(demo: Demo
 
 
 def test_make_test_runs_pytest_with_the_arguments_given() -> None:
-    command = make_command("test", "PYTEST_ARGS=tests/test_signing.py -v -p no:cacheprovider")
+    command = make_command("test", "PYTEST_ARGS=tests/test_signing.py -v -p no:cacheprovider", "TEST_WORKERS=0")
     if command is None:
         pytest.skip("no make or no .venv/bin/nxframe here: the Makefile's recipes need the venv it makes")
     done = subprocess.run(command, capture_output=True, text=True, env=shell_env(), timeout=300)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0] == ".venv/bin/python -m pytest tests/test_signing.py -v -p no:cacheprovider"
+    assert lines[0] == ".venv/bin/python -m pytest -n 0 --dist loadfile tests/test_signing.py -v -p no:cacheprovider"
     ran = [line.split()[0] for line in lines if line.endswith("%]") and " PASSED " in line]
     assert ran and all(test.startswith("tests/test_signing.py::") for test in ran)  # those tests, not the suite
     summary = re.search(r"=+ (\d+) passed in ", done.stdout)

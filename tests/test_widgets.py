@@ -217,15 +217,15 @@ def test_without_a_client_one_is_made_from_the_environment_at_fetch_time(
 def test_the_button_is_disabled_while_a_fetch_runs_and_a_second_click_is_ignored(
     sim: Simulator, client: nxframe.Client
 ) -> None:
-    sim.latency = 0.4
     explorer = CdrExplorer(client, start=DAY)
-    explorer.fetch_button.click()
+    with sim.held():  # the simulator answers only when the block ends, however slow the machine
+        explorer.fetch_button.click()
 
-    # the click returned before the answer came: the fetch runs in the background
-    assert explorer.future is not None and not explorer.future.done()
-    assert explorer.running and explorer.fetch_button.disabled
-    assert explorer.status_text == f"⏳ Fetching {DAY}…"
-    explorer.fetch_button.click()  # Button.click() ignores `disabled`; the explorer must not
+        # the click returned before the answer came: the fetch runs in the background
+        assert explorer.future is not None and not explorer.future.done()
+        assert explorer.running and explorer.fetch_button.disabled
+        assert explorer.status_text == f"⏳ Fetching {DAY}…"
+        explorer.fetch_button.click()  # Button.click() ignores `disabled`; the explorer must not
     df = explorer.wait(WAIT)
 
     assert df is not None and len(df) == len(sim.ground_truth(DAY))
@@ -234,11 +234,11 @@ def test_the_button_is_disabled_while_a_fetch_runs_and_a_second_click_is_ignored
 
 
 def test_wait_times_out_while_the_fetch_is_still_running(sim: Simulator, client: nxframe.Client) -> None:
-    sim.latency = 0.5
     explorer = CdrExplorer(client, start=DAY)
-    explorer.fetch_button.click()
-    with pytest.raises(TimeoutError, match=r"the fetch is still running after 0\.05 s; call wait\(\) again"):
-        explorer.wait(0.05)
+    with sim.held():
+        explorer.fetch_button.click()
+        with pytest.raises(TimeoutError, match=r"the fetch is still running after 0\.05 s; call wait\(\) again"):
+            explorer.wait(0.05)
     assert explorer.wait(WAIT) is not None
 
 

@@ -107,11 +107,16 @@ def _depth(document: dict[str, Any] | list[Any]) -> int:
     return deepest
 
 
+#: What a JSON document that is not an object is, in JSON's words (not Python's type names).
+_JSON_KINDS: dict[type, str] = {list: "an array", str: "a string", bool: "true or false", type(None): "null"}
+
+
 def read(raw: bytes) -> Wire:
     """Any body -> its envelope and, for code 0, its wire columns."""
     document = _loads(raw)
     if not isinstance(document, dict):
-        raise ResponseError(f"NXCloud sent JSON that is not an object: {type(document).__name__}")
+        kind = "a number" if isinstance(document, _Number) else _JSON_KINDS.get(type(document), "a value")
+        raise ResponseError(f"NXCloud sent JSON that is not an object: {kind} instead of {{\"code\": ...}}")
     if _depth(document) > MAX_DEPTH:
         raise ResponseError(f"NXCloud sent JSON nested more than {MAX_DEPTH} levels deep")
     code = _integer(document.get("code"))

@@ -20,6 +20,7 @@ import json
 import re
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -67,6 +68,7 @@ class Backend(Protocol):
     access_key: str
     access_secret: str
     latency: float
+    answering: threading.Event
     faults: FaultPlan
 
     def now(self) -> float: ...
@@ -88,6 +90,7 @@ def handle(backend: Backend, handler: Handler) -> None:
     raw = handler.rfile.read(length) if length else b""
     if backend.latency:
         time.sleep(backend.latency)
+    backend.answering.wait()  # cleared while a test holds the answers (Simulator.held)
     if handler.path.split("?")[0] != PATH:
         handler.send(Answer(404, b'{"error":"not found"}'))
         return

@@ -12,11 +12,12 @@ The HTTP side (checking requests, acting out faults) is in
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Unpack
@@ -109,6 +110,9 @@ class Simulator:
         self.access_key = access_key
         self.access_secret = access_secret
         self.latency = latency
+        #: Set while the simulator answers; :meth:`held` clears it, so requests wait for the test.
+        self.answering = threading.Event()
+        self.answering.set()
         self.clock_offset = clock_offset
         self.max_page_size = max_page_size
         self.generator = CallGenerator(
@@ -178,6 +182,15 @@ class Simulator:
             "NXCLOUD_ACCESS_SECRET": self.access_secret,
             "NXCLOUD_BASE_URL": self.base_url,
         }
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """Requests that arrive inside the block are answered when it ends (for tests of what runs meanwhile)."""
+        self.answering.clear()
+        try:
+            yield
+        finally:
+            self.answering.set()
 
     def client(self, **options: Any) -> Client:
         """A :class:`~nxframe.Client` for this simulator; ``options`` go to the client."""

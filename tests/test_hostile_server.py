@@ -267,14 +267,14 @@ def test_a_body_that_is_not_strict_json_is_refused(
 @pytest.mark.parametrize(
     ("body", "words"),
     [
-        (b"null", "NXCloud sent JSON that is not an object: NoneType"),
-        (b" null\n", "NXCloud sent JSON that is not an object: NoneType"),
-        (b"[]", "NXCloud sent JSON that is not an object: list"),
-        (b"1", "NXCloud sent JSON that is not an object: "),
-        (b'"ok"', "NXCloud sent JSON that is not an object: str"),
-        (b"true", "NXCloud sent JSON that is not an object: bool"),
+        (b"null", "NXCloud sent JSON that is not an object: null instead of {"),
+        (b" null\n", "NXCloud sent JSON that is not an object: null instead of {"),
+        (b"[]", "NXCloud sent JSON that is not an object: an array instead of {"),
+        (b"1", "NXCloud sent JSON that is not an object: a number instead of {"),
+        (b'"ok"', "NXCloud sent JSON that is not an object: a string instead of {"),
+        (b"true", "NXCloud sent JSON that is not an object: true or false instead of {"),
         (b"{}", "NXCloud's response has no integer 'code': None"),
-        (b"[null]", "NXCloud sent JSON that is not an object: list"),
+        (b"[null]", "NXCloud sent JSON that is not an object: an array instead of {"),
     ],
 )
 def test_a_body_that_is_json_but_not_an_object_is_refused(sim: Simulator, body: bytes, words: str) -> None:

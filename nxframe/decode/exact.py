@@ -116,7 +116,7 @@ def read(raw: bytes) -> Wire:
     document = _loads(raw)
     if not isinstance(document, dict):
         kind = "a number" if isinstance(document, _Number) else _JSON_KINDS.get(type(document), "a value")
-        raise ResponseError(f"NXCloud sent JSON that is not an object: {kind} instead of {{\"code\": ...}}")
+        raise ResponseError(f'NXCloud sent JSON that is not an object: {kind} instead of {{"code": ...}}')
     if _depth(document) > MAX_DEPTH:
         raise ResponseError(f"NXCloud sent JSON nested more than {MAX_DEPTH} levels deep")
     code = _integer(document.get("code"))
